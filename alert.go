@@ -1,0 +1,337 @@
+package tocsin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tocsin/tocsin/geo"
+)
+
+// AlertState is where an alert stands in tocsin's workflow (CAP's status says
+// what kind of message it is; this says whether it has gone out).
+type AlertState string
+
+// The alert states.
+const (
+	AlertPendingApproval AlertState = "pending_approval"
+	AlertPublished       AlertState = "published"
+	AlertSuperseded      AlertState = "superseded"
+	AlertCancelled       AlertState = "cancelled"
+)
+
+// Alert is one message, shaped after CAP 1.2: one Info per language and one
+// or more areas.
+type Alert struct {
+	ID          string      `json:"id"`
+	Sender      string      `json:"sender"`
+	Sent        time.Time   `json:"sent"`
+	Status      Status      `json:"status"`
+	MsgType     MsgType     `json:"msg_type"`
+	Scope       Scope       `json:"scope"`
+	References  []string    `json:"references,omitempty"`
+	IncidentID  string      `json:"incident_id,omitempty"`
+	Infos       []Info      `json:"infos"`
+	Areas       []Area      `json:"areas"`
+	State       AlertState  `json:"state"`
+	AuthorID    int64       `json:"author_id"`
+	ApprovedBy  *int64      `json:"approved_by,omitempty"`
+	CreatedAt   time.Time   `json:"created_at"`
+	PublishedAt *time.Time  `json:"published_at,omitempty"`
+	CancelledAt *time.Time  `json:"cancelled_at,omitempty"`
+	Language    string      `json:"language,omitempty"` // set when the alert is rendered for one language
+	Extra       *AlertLinks `json:"links,omitempty"`
+}
+
+// AlertLinks are the URLs a client follows from an alert.
+type AlertLinks struct {
+	Self string `json:"self,omitempty"`
+}
+
+// Info is the text of an alert in one language.
+type Info struct {
+	Language    string       `json:"language"`
+	Category    CategoryList `json:"category"`
+	Event       string       `json:"event"`
+	Urgency     Urgency      `json:"urgency"`
+	Severity    Severity     `json:"severity"`
+	Certainty   Certainty    `json:"certainty"`
+	Headline    string       `json:"headline"`
+	Description string       `json:"description,omitempty"`
+	Instruction string       `json:"instruction,omitempty"`
+	Expires     *time.Time   `json:"expires,omitempty"`
+	// Provenance says who wrote the text: "human", "template:<id>@<version>"
+	// or "machine:<engine>:<pair>".
+	Provenance string `json:"provenance"`
+}
+
+// Area is one place an alert is for: a circle or a polygon, described in words.
+type Area struct {
+	Description string      `json:"description"`
+	Circle      *geo.Circle `json:"circle,omitempty"`
+	Polygon     geo.Polygon `json:"polygon,omitempty"`
+}
+
+// Shape returns the area's geometry.
+func (a Area) Shape() geo.Shape { return geo.Shape{Circle: a.Circle, Polygon: a.Polygon} }
+
+// Shapes returns the geometry of every area of a.
+func (a *Alert) Shapes() []geo.Shape {
+	s := make([]geo.Shape, len(a.Areas))
+	for i, ar := range a.Areas {
+		s[i] = ar.Shape()
+	}
+	return s
+}
+
+// MaxSeverity returns the highest severity among a's infos.
+func (a *Alert) MaxSeverity() Severity {
+	var max Severity = "Unknown"
+	for _, in := range a.Infos {
+		if in.Severity.Rank() > max.Rank() {
+			max = in.Severity
+		}
+	}
+	return max
+}
+
+// Expires returns the latest expiry among a's infos, or nil when any info never expires.
+func (a *Alert) Expires() *time.Time {
+	var last *time.Time
+	for _, in := range a.Infos {
+		if in.Expires == nil {
+			return nil
+		}
+		if last == nil || in.Expires.After(*last) {
+			last = in.Expires
+		}
+	}
+	return last
+}
+
+// Active reports whether a is published and not expired at now.
+func (a *Alert) Active(now time.Time) bool {
+	if a.State != AlertPublished {
+		return false
+	}
+	exp := a.Expires()
+	return exp == nil || exp.After(now)
+}
+
+// InfoFor returns the info to show a person whose preferred languages are
+// langs, in order: the first preferred language the alert carries (matching
+// "es" to "es-MX" and back), else the alert's first info.
+func (a *Alert) InfoFor(langs []string) *Info {
+	if len(a.Infos) == 0 {
+		return nil
+	}
+	for _, want := range langs {
+		want = strings.ToLower(strings.TrimSpace(want))
+		if want == "" {
+			continue
+		}
+		for i := range a.Infos {
+			if strings.EqualFold(a.Infos[i].Language, want) {
+				return &a.Infos[i]
+			}
+		}
+		for i := range a.Infos {
+			if baseLanguage(a.Infos[i].Language) == baseLanguage(want) {
+				return &a.Infos[i]
+			}
+		}
+	}
+	return &a.Infos[0]
+}
+
+func baseLanguage(tag string) string {
+	tag = strings.ToLower(tag)
+	if i := strings.IndexAny(tag, "-_"); i >= 0 {
+		return tag[:i]
+	}
+	return tag
+}
+
+// ForLanguage returns a copy of a carrying only the info chosen for langs.
+func (a *Alert) ForLanguage(langs []string) *Alert {
+	c := *a
+	if in := a.InfoFor(langs); in != nil {
+		c.Infos = []Info{*in}
+		c.Language = in.Language
+	}
+	return &c
+}
+
+// Limits on alerts.
+const (
+	MaxInfos       = 32
+	MaxAreas       = 32
+	MaxHeadline    = 160
+	MaxAlertText   = 8000
+	MaxReferences  = 16
+	MaxDescription = 500
+)
+
+// Validate checks every field of an alert submitted for publication and
+// returns an EINVALID error naming each bad one.
+func (a *Alert) Validate() error {
+	var p Problems
+	if !a.Status.Valid() {
+		p.Add("status", "must be one of %s", joinEnum(Statuses))
+	} else if a.Status == "System" || a.Status == "Draft" {
+		p.Add("status", "%s messages are not sent to the public; use Actual, Exercise or Test", a.Status)
+	}
+	if !a.MsgType.Valid() {
+		p.Add("msg_type", "must be one of %s", joinEnum(MsgTypes))
+	} else if a.MsgType == "Ack" || a.MsgType == "Error" {
+		p.Add("msg_type", "%s is not accepted here; use Alert, Update or Cancel", a.MsgType)
+	}
+	if !a.Scope.Valid() {
+		p.Add("scope", "must be one of %s", joinEnum(Scopes))
+	}
+	if a.MsgType == "Update" || a.MsgType == "Cancel" {
+		if len(a.References) == 0 {
+			p.Add("references", "an %s must reference the alert it changes", a.MsgType)
+		}
+	} else if len(a.References) > 0 {
+		p.Add("references", "only an Update or a Cancel references other alerts")
+	}
+	if len(a.References) > MaxReferences {
+		p.Add("references", "at most %d", MaxReferences)
+	}
+	if len(a.Infos) == 0 {
+		p.Add("infos", "at least one info is required")
+	} else if len(a.Infos) > MaxInfos {
+		p.Add("infos", "at most %d infos", MaxInfos)
+	}
+	seen := map[string]bool{}
+	for i, in := range a.Infos {
+		f := fmt.Sprintf("infos[%d].", i)
+		if !ValidLanguageTag(in.Language) {
+			p.Add(f+"language", "must be a language tag such as en or es-MX")
+		} else if seen[strings.ToLower(in.Language)] {
+			p.Add(f+"language", "%s appears twice", in.Language)
+		}
+		seen[strings.ToLower(in.Language)] = true
+		if len(in.Category) == 0 {
+			p.Add(f+"category", "at least one category is required")
+		}
+		for _, c := range in.Category {
+			if !c.Valid() {
+				p.Add(f+"category", "%q is not one of %s", c, joinEnum(Categories))
+			}
+		}
+		checkText(&p, f+"event", in.Event, true, MaxEventLength)
+		if !in.Urgency.Valid() {
+			p.Add(f+"urgency", "must be one of %s", joinEnum(Urgencies))
+		}
+		if !in.Severity.Valid() {
+			p.Add(f+"severity", "must be one of %s", joinEnum(Severities))
+		}
+		if !in.Certainty.Valid() {
+			p.Add(f+"certainty", "must be one of %s", joinEnum(Certainties))
+		}
+		checkText(&p, f+"headline", in.Headline, true, MaxHeadline)
+		checkText(&p, f+"description", in.Description, false, MaxAlertText)
+		checkText(&p, f+"instruction", in.Instruction, false, MaxAlertText)
+		if in.Expires != nil && !a.Sent.IsZero() && !in.Expires.After(a.Sent) {
+			p.Add(f+"expires", "must be after the alert is sent")
+		}
+	}
+	if len(a.Areas) == 0 && a.MsgType != "Cancel" {
+		p.Add("areas", "at least one area is required")
+	} else if len(a.Areas) > MaxAreas {
+		p.Add("areas", "at most %d areas", MaxAreas)
+	}
+	for i, ar := range a.Areas {
+		f := fmt.Sprintf("areas[%d].", i)
+		checkText(&p, f+"description", ar.Description, true, MaxDescription)
+		switch {
+		case ar.Circle == nil && ar.Polygon == nil:
+			p.Add(f+"circle", "an area needs a circle or a polygon")
+		case ar.Circle != nil && ar.Polygon != nil:
+			p.Add(f+"polygon", "an area has a circle or a polygon, not both")
+		case ar.Circle != nil:
+			if err := ar.Circle.Validate(); err != nil {
+				p.Add(f+"circle", "%s", err)
+			}
+		default:
+			if err := ar.Polygon.Validate(); err != nil {
+				p.Add(f+"polygon", "%s", err)
+			}
+		}
+	}
+	return p.Err()
+}
+
+func checkText(p *Problems, field, s string, required bool, max int) {
+	switch {
+	case required && strings.TrimSpace(s) == "":
+		p.Add(field, "is required")
+	case !utf8.ValidString(s):
+		p.Add(field, "is not valid UTF-8")
+	case utf8.RuneCountInString(s) > max:
+		p.Add(field, "is longer than %d characters", max)
+	}
+}
+
+// ValidLanguageTag accepts BCP 47-shaped tags: letters, digits and hyphens,
+// a 2–3 letter primary subtag, at most 35 characters.
+func ValidLanguageTag(s string) bool {
+	if len(s) < 2 || len(s) > 35 {
+		return false
+	}
+	for i, part := range strings.Split(s, "-") {
+		if part == "" || len(part) > 8 {
+			return false
+		}
+		if i == 0 && (len(part) < 2 || len(part) > 3) {
+			return false
+		}
+		for _, r := range part {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func joinEnum[T ~string](vals []T) string {
+	s := make([]string, len(vals))
+	for i, v := range vals {
+		s[i] = string(v)
+	}
+	return strings.Join(s, ", ")
+}
+
+// AlertService drafts, approves, publishes and cancels alerts.
+type AlertService interface {
+	// CreateAlert validates and stores a new alert authored by the principal in
+	// ctx. Loud alerts (Severe, Extreme) wait in pending_approval; others are
+	// published at once, in the same transaction as their outbox event.
+	// EINVALID, EFORBIDDEN, ENOTFOUND for a referenced alert or incident.
+	CreateAlert(ctx context.Context, a *Alert) error
+	// ApproveAlert publishes a pending alert. EFORBIDDEN when the approver is
+	// its author, ECONFLICT when it is not pending.
+	ApproveAlert(ctx context.Context, id string) (*Alert, error)
+	// CancelAlert publishes a Cancel referencing the alert and marks it
+	// cancelled; a pending alert is simply withdrawn. ECONFLICT when already cancelled.
+	CancelAlert(ctx context.Context, id string) (*Alert, error)
+	// FindAlertByID returns one alert. ENOTFOUND if absent.
+	FindAlertByID(ctx context.Context, id string) (*Alert, error)
+	// FindAlerts returns alerts matching filter, newest first, and the total.
+	FindAlerts(ctx context.Context, filter AlertFilter) ([]*Alert, int, error)
+}
+
+// AlertFilter selects alerts; nil fields do not filter.
+type AlertFilter struct {
+	State      *AlertState
+	ActiveAt   *time.Time // published and not expired at this time
+	Area       *geo.Shape // touching this area
+	References *string
+	Offset     int
+	Limit      int
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tocsin/tocsin"
+	"github.com/tocsin/tocsin/deliver"
+	"github.com/tocsin/tocsin/http"
+	"github.com/tocsin/tocsin/sqlite"
+	"github.com/tocsin/tocsin/sse"
+)
+
+// serveConfig is everything "tocsin serve" is told.
+type serveConfig struct {
+	Addr                 string
+	Data                 string
+	Demo                 bool
+	AllowPrivateWebhooks bool
+	Sender               string
+	LocationDecimals     int
+	MaxStreams           int
+	Heartbeat            time.Duration
+	LogLevel             string
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c serveConfig
+	fs := newFlagSet("serve", "tocsin serve [--addr 127.0.0.1:8080] [--data DIR] [--demo] [--allow-private-webhooks]", stderr)
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&c.Data, "data", "./tocsin-data", "data folder (SQLite database and keys)")
+	fs.BoolVar(&c.Demo, "demo", false, "load a demo region on first start (zones, users, subscriptions, reports, one alert)")
+	fs.BoolVar(&c.AllowPrivateWebhooks, "allow-private-webhooks", false, "let webhooks reach private, loopback and link-local addresses")
+	fs.StringVar(&c.Sender, "sender", "tocsin", "CAP sender of alerts published here (no spaces or commas)")
+	fs.IntVar(&c.LocationDecimals, "location-decimals", 3, "decimal places kept of reporters' positions (3 ≈ 110 m)")
+	fs.IntVar(&c.MaxStreams, "max-streams", 100_000, "most live SSE streams open at once")
+	fs.DurationVar(&c.Heartbeat, "heartbeat", 25*time.Second, "interval of keep-alive comments on live streams")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if c.Sender == "" || strings.ContainsAny(c.Sender, " ,<&") {
+		return fmt.Errorf("%w: --sender must not be empty or contain spaces, commas, < or &", errUsage)
+	}
+	if c.LocationDecimals < 1 || c.LocationDecimals > 6 {
+		return fmt.Errorf("%w: --location-decimals must be from 1 to 6", errUsage)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return fmt.Errorf("%w: --log-level: %v", errUsage, err)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	return serve(ctx, c, logger, stdout)
+}
+
+// serve wires the components by hand, runs until ctx ends, then shuts them
+// down in reverse order.
+func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Writer) error {
+	db, err := openDB(c.Data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.Sender, db.LocationDecimals = c.Sender, c.LocationDecimals
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	tokens := sqlite.NewTokenService(db)
+	alerts := sqlite.NewAlertService(db)
+	subs := sqlite.NewSubscriptionService(db)
+	outbox := sqlite.NewOutbox(db)
+
+	matcher := deliver.NewMatcher()
+	if err := matcher.Load(ctx, subs); err != nil {
+		return fmt.Errorf("load subscriptions: %w", err)
+	}
+	broker := sse.NewBroker(sse.Config{Heartbeat: c.Heartbeat, MaxStreams: c.MaxStreams, Logger: logger.With("component", "sse")})
+	defer broker.Close()
+
+	allowPrivate := c.AllowPrivateWebhooks || c.Demo
+	if c.Demo && !c.AllowPrivateWebhooks {
+		logger.Warn("demo mode: webhooks may reach private and loopback addresses, so the demo's own inbox can receive alerts")
+	}
+	dispatcher := &deliver.Dispatcher{
+		Outbox:        outbox,
+		Alerts:        alerts,
+		Subscriptions: subs,
+		Matcher:       matcher,
+		Senders:       map[tocsin.ChannelType]deliver.Sender{tocsin.ChannelWebhook: &deliver.WebhookSender{Client: deliver.NewHTTPClient(allowPrivate, deliver.DefaultTimeout)}},
+		Live:          broker,
+		Logger:        logger,
+		Metrics:       deliver.NewMetrics(reg),
+	}
+	alerts.Notify = dispatcher.Notify
+
+	srv := http.NewServer()
+	srv.Addr, srv.Logger = c.Addr, logger.With("component", "http")
+	srv.Reports, srv.Incidents, srv.Alerts = sqlite.NewReportService(db), sqlite.NewIncidentService(db), alerts
+	srv.Subscriptions, srv.Tokens, srv.Audit, srv.Outbox, srv.Zones = subs, tokens, sqlite.NewAuditService(db), outbox, sqlite.NewZoneService(db)
+	srv.Matcher, srv.Broker, srv.Replay, srv.Gatherer = matcher, broker, dispatcher.Replay, reg
+	srv.CheckURL = func(ctx context.Context, raw string) error { return deliver.CheckURL(ctx, raw, allowPrivate) }
+	if c.Demo {
+		srv.Demo = http.NewDemoInbox()
+	}
+	if err := srv.Open(); err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	if c.Demo {
+		if err := loadDemo(ctx, db, srv, matcher, stdout, filepath.Join(c.Data, "demo-tokens.txt")); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+	if err := dispatcher.Start(ctx); err != nil {
+		return err
+	}
+	defer dispatcher.Close()
+
+	fmt.Fprintf(stdout, "tocsin %s listening on %s (data in %s)\n", tocsin.Version, srv.URL(), c.Data)
+	if f, ok := stdout.(*os.File); ok {
+		f.Sync()
+	}
+	<-ctx.Done()
+	logger.Info("shutting down")
+	return nil
+}

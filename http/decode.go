@@ -1,0 +1,91 @@
+package http
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/tocsin/tocsin"
+)
+
+// MaxBodyBytes is the largest request body accepted.
+const MaxBodyBytes = 64 << 10
+
+// decodeJSON reads one JSON object of at most MaxBodyBytes into v, rejecting
+// unknown fields and trailing data, and turns every failure into an error
+// that names the field or the position.
+func decodeJSON(r *http.Request, v any) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	return DecodeJSON(body, v)
+}
+
+// decodeOptionalJSON is decodeJSON for requests whose body may be empty.
+func decodeOptionalJSON(r *http.Request, v any) error {
+	body, err := readBody(r)
+	if err != nil || len(bytes.TrimSpace(body)) == 0 {
+		return err
+	}
+	return DecodeJSON(body, v)
+}
+
+// readBody reads at most MaxBodyBytes of a JSON request body.
+func readBody(r *http.Request) ([]byte, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "application/merge-patch+json") {
+		return nil, tocsin.Errorf(tocsin.EINVALID, "the body must be application/json, not %s", ct)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, tocsin.Errorf(tocsin.ETOOLARGE, "the body is larger than %d bytes", MaxBodyBytes)
+	} else if err != nil {
+		return nil, tocsin.Errorf(tocsin.EINVALID, "could not read the body: %v", err)
+	}
+	return body, nil
+}
+
+// DecodeJSON decodes one JSON object from body into v, strictly: unknown
+// fields, trailing data, and type mismatches are EINVALID errors naming the
+// field (as a JSON path) or the byte offset.
+func DecodeJSON(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return tocsin.Errorf(tocsin.EINVALID, "the body is empty; send a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if dec.More() {
+			return tocsin.Errorf(tocsin.EINVALID, "the body has data after the JSON object")
+		}
+		return nil
+	}
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return tocsin.Errorf(tocsin.EINVALID, "malformed JSON at byte %d: %s", syntax.Offset, syntax.Error())
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return tocsin.Errorf(tocsin.EINVALID, "malformed JSON: the body ends too soon")
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "(body)"
+		}
+		return &tocsin.Error{Code: tocsin.EINVALID, Message: fmt.Sprintf("%s: expected %s, got JSON %s", field, typ.Type, typ.Value),
+			Fields: []tocsin.FieldError{{Field: field, Detail: fmt.Sprintf("expected %s, got JSON %s", typ.Type, typ.Value)}}}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &tocsin.Error{Code: tocsin.EINVALID, Message: fmt.Sprintf("unknown field %q", name),
+			Fields: []tocsin.FieldError{{Field: name, Detail: "is not a field of this request"}}}
+	}
+	// Errors from custom unmarshalers (a point that is not [lat, lon], a
+	// category that is not a string or a list).
+	return tocsin.Errorf(tocsin.EINVALID, "invalid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+}

@@ -1,0 +1,266 @@
+// Package http serves tocsin's JSON API under /api/v1, the live SSE stream,
+// health, metrics and the OpenAPI document.
+package http
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tocsin/tocsin"
+	"github.com/tocsin/tocsin/deliver"
+	"github.com/tocsin/tocsin/geo"
+	"github.com/tocsin/tocsin/sse"
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// ShutdownTimeout is how long Close waits for requests in flight.
+const ShutdownTimeout = 10 * time.Second
+
+// Server is tocsin's HTTP server. Set its fields, then call Open.
+type Server struct {
+	Addr   string
+	Logger *slog.Logger
+	Now    func() time.Time
+
+	Reports       tocsin.ReportService
+	Incidents     tocsin.IncidentService
+	Alerts        tocsin.AlertService
+	Subscriptions tocsin.SubscriptionService
+	Tokens        tocsin.TokenService
+	Audit         tocsin.AuditService
+	Zones         tocsin.ZoneService
+	Outbox        tocsin.Outbox
+
+	// Matcher holds the subscriptions; the server adds and removes them as
+	// they are created and deleted.
+	Matcher *deliver.Matcher
+	// Broker serves the live streams.
+	Broker *sse.Broker
+	// Replay writes, in order, the SSE frames of the events after seq that
+	// touch area, rendered for langs: what a reconnecting stream missed.
+	Replay func(ctx context.Context, after int64, area geo.Shape, langs []string, write func(seq int64, frame []byte) error) error
+	// CheckURL decides whether a webhook URL may be used.
+	CheckURL func(ctx context.Context, raw string) error
+	// Gatherer is exposed at /metrics.
+	Gatherer prometheus.Gatherer
+	// Limits are the request rates per anonymous client and class of
+	// request ("report", "subscribe", "stream", "api"). Admin tokens are exempt.
+	Limits map[string]Limit
+	// Demo, when set, receives the demo region's webhooks at /demo/inbox/{name}.
+	Demo *DemoInbox
+	// ClientKeyRotation is how often the key that hashes client addresses changes.
+	ClientKeyRotation time.Duration
+
+	ln      net.Listener
+	srv     *http.Server
+	keys    *clientKeys
+	limiter *limiter
+}
+
+// DefaultLimits are the request rates used when Server.Limits is nil.
+var DefaultLimits = map[string]Limit{
+	"report":    {Rate: 1.0 / 6, Burst: 10}, // ten at once, then one every six seconds
+	"subscribe": {Rate: 1.0 / 6, Burst: 10},
+	"stream":    {Rate: 1, Burst: 30},
+	"api":       {Rate: 20, Burst: 200},
+}
+
+// NewServer returns a Server with defaults.
+func NewServer() *Server {
+	return &Server{
+		Addr:              "127.0.0.1:8080",
+		Logger:            slog.Default(),
+		Now:               time.Now,
+		Limits:            DefaultLimits,
+		ClientKeyRotation: 24 * time.Hour,
+		CheckURL:          func(ctx context.Context, raw string) error { return deliver.CheckURL(ctx, raw, false) },
+	}
+}
+
+// Open starts listening and serving in the background.
+func (s *Server) Open() (err error) {
+	s.keys = newClientKeys(s.ClientKeyRotation, s.Now)
+	s.limiter = newLimiter(s.Now)
+	if s.ln, err = net.Listen("tcp", s.Addr); err != nil {
+		return fmt.Errorf("listen on %s: %w", s.Addr, err)
+	}
+	s.srv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.Logger.Error("serve", slog.Any("err", err))
+		}
+	}()
+	return nil
+}
+
+// URL returns the base URL the server listens on.
+func (s *Server) URL() string {
+	if s.ln == nil {
+		return ""
+	}
+	return "http://" + s.ln.Addr().String()
+}
+
+// Close stops accepting requests and waits up to ShutdownTimeout for those in flight.
+func (s *Server) Close() error {
+	if s.srv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}
+
+// Handler returns the server's routes wrapped in its middleware.
+func (s *Server) Handler() http.Handler {
+	if s.keys == nil {
+		s.keys = newClientKeys(s.ClientKeyRotation, s.Now)
+		s.limiter = newLimiter(s.Now)
+	}
+	mux := http.NewServeMux()
+	route := func(pattern, class string, h http.HandlerFunc) {
+		mux.Handle(pattern, s.limit(class, h))
+	}
+	route("POST /api/v1/reports", "report", s.handleCreateReport)
+	route("GET /api/v1/incidents", "api", s.handleListIncidents)
+	route("GET /api/v1/incidents/{id}", "api", s.handleGetIncident)
+	route("POST /api/v1/incidents/{id}/verify", "api", s.handleDecideIncident(tocsin.IncidentVerified))
+	route("POST /api/v1/incidents/{id}/reject", "api", s.handleDecideIncident(tocsin.IncidentUnverifiable))
+	route("POST /api/v1/alerts", "api", s.handleCreateAlert)
+	route("GET /api/v1/alerts", "api", s.handleListAlerts)
+	route("GET /api/v1/alerts/{id}", "api", s.handleGetAlert)
+	route("GET /api/v1/alerts/{id}/preview", "api", s.handlePreviewAlert)
+	route("POST /api/v1/alerts/{id}/approve", "api", s.handleApproveAlert)
+	route("POST /api/v1/alerts/{id}/cancel", "api", s.handleCancelAlert)
+	route("POST /api/v1/subscriptions", "subscribe", s.handleCreateSubscription)
+	route("DELETE /api/v1/subscriptions/{id}", "api", s.handleDeleteSubscription)
+	route("GET /api/v1/stream", "stream", s.handleStream)
+	route("POST /api/v1/zones", "api", s.handleCreateZone)
+	route("GET /api/v1/zones", "api", s.handleListZones)
+	route("GET /api/v1/zones/{id}", "api", s.handleGetZone)
+	route("GET /api/v1/deliveries", "api", s.handleListDeliveries)
+	route("GET /api/v1/audit", "api", s.handleListAudit)
+	route("GET /api/v1/openapi.json", "api", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(openAPI)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": tocsin.Version})
+	})
+	if s.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{}))
+	}
+	mux.HandleFunc("GET /{$}", s.handleIndex)
+	if s.Demo != nil {
+		mux.Handle("POST /demo/inbox/{name}", s.Demo)
+		mux.Handle("GET /demo/inbox", s.Demo)
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.Error(w, r, tocsin.Errorf(tocsin.ENOTFOUND, "no such API endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	return s.recover(s.headers(s.authenticate(mux)))
+}
+
+// recover turns a panic in a handler into a logged 500.
+func (s *Server) recover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil && v != http.ErrAbortHandler {
+				s.Error(w, r, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// headers sets the response headers every answer carries.
+func (s *Server) headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			h.Set("Cache-Control", "no-store")
+			h.Set("Access-Control-Allow-Origin", "*")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate resolves a bearer token into the request's principal. A
+// request without one stays anonymous; a malformed or unknown token is 401.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		client, rotated := s.keys.Key(r)
+		if rotated {
+			s.limiter.Allow("", "", Limit{}, true)
+		}
+		ctx = tocsin.NewContextWithClient(ctx, client)
+		if v := r.Header.Get("Authorization"); v != "" {
+			token, ok := strings.CutPrefix(v, "Bearer ")
+			if !ok || strings.TrimSpace(token) == "" {
+				s.Error(w, r, tocsin.Errorf(tocsin.EUNAUTHORIZED, "the Authorization header must be \"Bearer <token>\""))
+				return
+			}
+			p, err := s.Tokens.FindPrincipalByToken(ctx, strings.TrimSpace(token))
+			if err != nil {
+				s.Error(w, r, err)
+				return
+			}
+			ctx = tocsin.NewContextWithPrincipal(ctx, p)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// limit applies the request rate of class to anonymous and non-admin
+// clients, answering 429 with Retry-After when it is exceeded.
+func (s *Server) limit(class string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := tocsin.PrincipalFromContext(r.Context()); p != nil && p.Role == tocsin.RoleAdmin {
+			next.ServeHTTP(w, r)
+			return
+		}
+		lim, ok := s.Limits[class]
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		key := tocsin.ClientFromContext(r.Context())
+		if p := tocsin.PrincipalFromContext(r.Context()); p != nil {
+			key = fmt.Sprintf("principal:%d", p.ID)
+		}
+		if ok, wait := s.limiter.Allow(key, class, lim, false); !ok {
+			secs := int(wait/time.Second) + 1
+			w.Header().Set("Retry-After", fmt.Sprint(secs))
+			s.Error(w, r, tocsin.Errorf(tocsin.ERATELIMITED, "too many requests; try again in %d seconds", secs))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, "tocsin %s — community alert network\n\nAPI: /api/v1 (OpenAPI at /api/v1/openapi.json)\nActive alerts: /api/v1/alerts\nLive stream: /api/v1/stream?lat=…&lon=…&radius_km=…&lang=…\nHealth: /healthz  Metrics: /metrics\n", tocsin.Version)
+}

@@ -1,0 +1,68 @@
+package http
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/tocsin/tocsin"
+	"github.com/tocsin/tocsin/geo"
+)
+
+// subscriptionRequest is the body of POST /api/v1/subscriptions.
+type subscriptionRequest struct {
+	Area        areaRequest       `json:"area"`
+	Languages   []string          `json:"languages"`
+	MinSeverity tocsin.Severity   `json:"min_severity"`
+	Categories  []tocsin.Category `json:"categories"`
+	Channel     tocsin.Channel    `json:"channel"`
+}
+
+// areaRequest is a subscription's area: a circle or a polygon.
+type areaRequest struct {
+	Circle  *geo.Circle `json:"circle"`
+	Polygon geo.Polygon `json:"polygon"`
+}
+
+func (s *Server) handleCreateSubscription(w http.ResponseWriter, r *http.Request) {
+	var req subscriptionRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	sub := &tocsin.Subscription{Area: geo.Shape{Circle: req.Area.Circle, Polygon: req.Area.Polygon}, Languages: req.Languages,
+		MinSeverity: req.MinSeverity, Categories: req.Categories, Channel: req.Channel}
+	if sub.Channel.Type == tocsin.ChannelWebhook && strings.TrimSpace(sub.Channel.URL) != "" {
+		if err := s.CheckURL(r.Context(), sub.Channel.URL); err != nil {
+			s.Error(w, r, &tocsin.Error{Code: tocsin.EINVALID, Message: "channel.url: " + err.Error(),
+				Fields: []tocsin.FieldError{{Field: "channel.url", Detail: err.Error()}}})
+			return
+		}
+	}
+	token, err := s.Subscriptions.CreateSubscription(r.Context(), sub)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.Matcher.Add(sub)
+	w.Header().Set("Location", "/api/v1/subscriptions/"+sub.ID)
+	writeJSON(w, http.StatusCreated, map[string]string{"id": sub.ID, "token": token, "secret": sub.Secret})
+}
+
+func (s *Server) handleDeleteSubscription(w http.ResponseWriter, r *http.Request) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || token == "" {
+		s.Error(w, r, tocsin.Errorf(tocsin.EUNAUTHORIZED, "send the subscription's token as Authorization: Bearer <token>"))
+		return
+	}
+	sub, err := s.Subscriptions.FindSubscriptionByID(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := s.Subscriptions.DeleteSubscription(r.Context(), sub.ID, token); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	s.Matcher.Remove(sub.Seq)
+	w.WriteHeader(http.StatusNoContent)
+}

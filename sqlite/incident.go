@@ -1,0 +1,123 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/tocsin/tocsin"
+)
+
+// IncidentService lets verifiers see and decide incidents.
+type IncidentService struct{ db *DB }
+
+var _ tocsin.IncidentService = (*IncidentService)(nil)
+
+// NewIncidentService returns an IncidentService on db.
+func NewIncidentService(db *DB) *IncidentService { return &IncidentService{db: db} }
+
+const incidentColumns = `id, category, event, state, lat, lon, report_count, reporter_count, first_seen, last_seen, decided_by, decided_at, note`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanIncident(s scanner) (*tocsin.Incident, error) {
+	var inc tocsin.Incident
+	var cat, state string
+	var first, last int64
+	var by, at sql.NullInt64
+	if err := s.Scan(&inc.ID, &cat, &inc.Event, &state, &inc.Lat, &inc.Lon, &inc.ReportCount, &inc.ReporterCount, &first, &last, &by, &at, &inc.Note); err != nil {
+		return nil, err
+	}
+	inc.Category, inc.State = tocsin.Category(cat), tocsin.IncidentState(state)
+	inc.FirstSeen, inc.LastSeen = fromNanos(first), fromNanos(last)
+	inc.DecidedBy, inc.DecidedAt = int64Ptr(by), timePtr(at)
+	return &inc, nil
+}
+
+// FindIncidentByID returns one incident.
+func (s *IncidentService) FindIncidentByID(ctx context.Context, id string) (*tocsin.Incident, error) {
+	if _, err := tocsin.Require(ctx, tocsin.RoleVerifier); err != nil {
+		return nil, err
+	}
+	inc, err := scanIncident(s.db.read.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
+	if err == sql.ErrNoRows {
+		return nil, notFound("incident", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("find incident: %w", err)
+	}
+	return inc, nil
+}
+
+// FindIncidents returns incidents, most recently seen first.
+func (s *IncidentService) FindIncidents(ctx context.Context, f tocsin.IncidentFilter) ([]*tocsin.Incident, int, error) {
+	if _, err := tocsin.Require(ctx, tocsin.RoleVerifier); err != nil {
+		return nil, 0, err
+	}
+	where, args := []string{"1 = 1"}, []any{}
+	if f.State != nil {
+		if !f.State.Valid() {
+			return nil, 0, &tocsin.Error{Code: tocsin.EINVALID, Message: "unknown incident state", Fields: []tocsin.FieldError{{Field: "state", Detail: "must be one of unverified, corroborated, verified, unverifiable, duplicate, retracted"}}}
+		}
+		where, args = append(where, "state = ?"), append(args, string(*f.State))
+	}
+	w := strings.Join(where, " AND ")
+	var total int
+	if err := s.db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents WHERE `+w, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("find incidents: %w", err)
+	}
+	rows, err := s.db.read.QueryContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE `+w+` ORDER BY last_seen DESC LIMIT ? OFFSET ?`, append(args, limit(f.Limit), f.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find incidents: %w", err)
+	}
+	defer rows.Close()
+	var out []*tocsin.Incident
+	for rows.Next() {
+		inc, err := scanIncident(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("find incidents: %w", err)
+		}
+		out = append(out, inc)
+	}
+	return out, total, rows.Err()
+}
+
+// DecideIncident verifies or rejects an incident.
+func (s *IncidentService) DecideIncident(ctx context.Context, id string, state tocsin.IncidentState, note string) (*tocsin.Incident, error) {
+	p, err := tocsin.Require(ctx, tocsin.RoleVerifier)
+	if err != nil {
+		return nil, err
+	}
+	if state != tocsin.IncidentVerified && state != tocsin.IncidentUnverifiable && state != tocsin.IncidentDuplicate && state != tocsin.IncidentRetracted {
+		return nil, tocsin.Errorf(tocsin.EINVALID, "an incident can be decided as verified, unverifiable, duplicate or retracted")
+	}
+	if len(note) > 2000 {
+		return nil, &tocsin.Error{Code: tocsin.EINVALID, Message: "note is too long", Fields: []tocsin.FieldError{{Field: "note", Detail: "at most 2000 characters"}}}
+	}
+	var inc *tocsin.Incident
+	err = s.db.update(ctx, func(tx *Tx) error {
+		cur, err := scanIncident(tx.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE id = ?`, id))
+		if err == sql.ErrNoRows {
+			return notFound("incident", id)
+		} else if err != nil {
+			return err
+		}
+		if !cur.State.Open() || cur.State == state {
+			return tocsin.Errorf(tocsin.ECONFLICT, "incident %s is already %s", id, cur.State)
+		}
+		from := cur.State
+		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET state = ?, decided_by = ?, decided_at = ?, note = ? WHERE id = ?`,
+			string(state), p.ID, nanos(tx.now), note, id); err != nil {
+			return err
+		}
+		cur.State, cur.DecidedBy, cur.Note = state, &p.ID, note
+		t := tx.now
+		cur.DecidedAt = &t
+		inc = cur
+		return tx.audit(ctx, "incident."+string(state), id, map[string]any{"from": from, "note": note})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("decide incident: %w", err)
+	}
+	return inc, nil
+}
