@@ -72,6 +72,9 @@ type Area struct {
 	Description string      `json:"description"`
 	Circle      *geo.Circle `json:"circle,omitempty"`
 	Polygon     geo.Polygon `json:"polygon,omitempty"`
+	// Geocodes are the area's codes by scheme (SAME, FIPS6, UGC…), as CAP's
+	// <geocode> valueName/value pairs; usually copied from a zone.
+	Geocodes map[string]string `json:"geocodes,omitempty"`
 }
 
 // Shape returns the area's geometry.
@@ -172,6 +175,7 @@ const (
 	MaxAlertText   = 8000
 	MaxReferences  = 16
 	MaxDescription = 500
+	MaxGeocodes    = 20
 )
 
 // Validate checks every field of an alert submitted for publication and
@@ -248,6 +252,15 @@ func (a *Alert) Validate() error {
 	for i, ar := range a.Areas {
 		f := fmt.Sprintf("areas[%d].", i)
 		checkText(&p, f+"description", ar.Description, true, MaxDescription)
+		if len(ar.Geocodes) > MaxGeocodes {
+			p.Add(f+"geocodes", "at most %d geocodes", MaxGeocodes)
+		}
+		for k, v := range ar.Geocodes {
+			if k == "" || v == "" || len(k) > 64 || len(v) > 64 || strings.ContainsAny(k+v, "<&\"") {
+				p.Add(f+"geocodes", "each geocode is a scheme and a value of 1–64 characters without <, & or quotes")
+				break
+			}
+		}
 		switch {
 		case ar.Circle == nil && ar.Polygon == nil:
 			p.Add(f+"circle", "an area needs a circle or a polygon")
