@@ -145,6 +145,13 @@ func (s *Server) handleListAlerts(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		state := tocsin.AlertState(st)
+		switch state {
+		case tocsin.AlertPendingApproval, tocsin.AlertPublished, tocsin.AlertSuperseded, tocsin.AlertCancelled:
+		default:
+			s.Error(w, r, &tocsin.Error{Code: tocsin.EINVALID, Message: "unknown alert state " + st,
+				Fields: []tocsin.FieldError{{Field: "state", Detail: "must be active, pending_approval, published, superseded or cancelled"}}})
+			return
+		}
 		f.State = &state
 	} else {
 		f.ActiveAt = &now

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/tocsin/tocsin"
@@ -78,8 +79,9 @@ func DecodeJSON(body []byte, v any) error {
 		if field == "" {
 			field = "(body)"
 		}
-		return &tocsin.Error{Code: tocsin.EINVALID, Message: fmt.Sprintf("%s: expected %s, got JSON %s", field, typ.Type, typ.Value),
-			Fields: []tocsin.FieldError{{Field: field, Detail: fmt.Sprintf("expected %s, got JSON %s", typ.Type, typ.Value)}}}
+		detail := fmt.Sprintf("expected %s, got %s", jsonKind(typ.Type), typ.Value)
+		return &tocsin.Error{Code: tocsin.EINVALID, Message: field + ": " + detail,
+			Fields: []tocsin.FieldError{{Field: field, Detail: detail}}}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return &tocsin.Error{Code: tocsin.EINVALID, Message: fmt.Sprintf("unknown field %q", name),
@@ -88,4 +90,31 @@ func DecodeJSON(body []byte, v any) error {
 	// Errors from custom unmarshalers (a point that is not [lat, lon], a
 	// category that is not a string or a list).
 	return tocsin.Errorf(tocsin.EINVALID, "invalid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// jsonKind names a Go type the way a JSON client thinks of it.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	switch t.Kind() {
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		if t.String() == "time.Time" {
+			return "an RFC 3339 date-time string"
+		}
+		return "an object"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "a value"
 }

@@ -8,6 +8,9 @@ import (
 	"github.com/tocsin/tocsin"
 )
 
+// EMETHOD is the HTTP layer's own code for a method a path does not have.
+const EMETHOD = "method_not_allowed"
+
 // codes maps application error codes to HTTP statuses: the one table.
 var codes = map[string]int{
 	tocsin.EINVALID:      http.StatusBadRequest,
@@ -19,6 +22,7 @@ var codes = map[string]int{
 	tocsin.ERATELIMITED:  http.StatusTooManyRequests,
 	tocsin.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	tocsin.EINTERNAL:     http.StatusInternalServerError,
+	EMETHOD:              http.StatusMethodNotAllowed,
 }
 
 var titles = map[string]string{
@@ -31,6 +35,7 @@ var titles = map[string]string{
 	tocsin.ERATELIMITED:  "Too many requests",
 	tocsin.EUNAVAILABLE:  "Unavailable",
 	tocsin.EINTERNAL:     "Internal error",
+	EMETHOD:              "Method not allowed",
 }
 
 // problem is an RFC 9457 problem details document, with the application

@@ -175,6 +175,21 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /demo/inbox", s.Demo)
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		// The catch-all shadows the mux's own 405, so find the methods the
+		// path does have.
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			s.Error(w, r, tocsin.Errorf(EMETHOD, "%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allow, " or ")))
+			return
+		}
 		s.Error(w, r, tocsin.Errorf(tocsin.ENOTFOUND, "no such API endpoint: %s %s", r.Method, r.URL.Path))
 	})
 	return s.recover(s.headers(s.authenticate(mux)))
@@ -201,6 +216,14 @@ func (s *Server) headers(next http.Handler) http.Handler {
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			h.Set("Cache-Control", "no-store")
 			h.Set("Access-Control-Allow-Origin", "*")
+			h.Set("Access-Control-Expose-Headers", "Location, Retry-After")
+			if r.Method == http.MethodOptions {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID")
+				h.Set("Access-Control-Max-Age", "86400")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -216,7 +239,9 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.limiter.Allow("", "", Limit{}, true)
 		}
 		ctx = tocsin.NewContextWithClient(ctx, client)
-		if v := r.Header.Get("Authorization"); v != "" {
+		// A subscription's own token (subtok_…) is checked by the handler
+		// that manages the subscription, not resolved as a principal.
+		if v := r.Header.Get("Authorization"); v != "" && strings.HasPrefix(r.URL.Path, "/api/") && !strings.HasPrefix(v, "Bearer subtok_") {
 			token, ok := strings.CutPrefix(v, "Bearer ")
 			if !ok || strings.TrimSpace(token) == "" {
 				s.Error(w, r, tocsin.Errorf(tocsin.EUNAUTHORIZED, "the Authorization header must be \"Bearer <token>\""))

@@ -82,6 +82,13 @@ func (s *Server) handleListDeliveries(w http.ResponseWriter, r *http.Request) {
 	}
 	if v := r.URL.Query().Get("state"); v != "" {
 		st := tocsin.DeliveryState(v)
+		switch st {
+		case tocsin.DeliveryRetrying, tocsin.DeliveryDelivered, tocsin.DeliveryDead, tocsin.DeliveryGone:
+		default:
+			s.Error(w, r, &tocsin.Error{Code: tocsin.EINVALID, Message: "unknown delivery state " + v,
+				Fields: []tocsin.FieldError{{Field: "state", Detail: "must be retrying, delivered, dead or gone"}}})
+			return
+		}
 		f.State = &st
 	}
 	ds, total, err := s.Outbox.FindDeliveries(r.Context(), f)

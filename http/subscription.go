@@ -33,8 +33,12 @@ func (s *Server) handleCreateSubscription(w http.ResponseWriter, r *http.Request
 		MinSeverity: req.MinSeverity, Categories: req.Categories, Channel: req.Channel}
 	if sub.Channel.Type == tocsin.ChannelWebhook && strings.TrimSpace(sub.Channel.URL) != "" {
 		if err := s.CheckURL(r.Context(), sub.Channel.URL); err != nil {
-			s.Error(w, r, &tocsin.Error{Code: tocsin.EINVALID, Message: "channel.url: " + err.Error(),
-				Fields: []tocsin.FieldError{{Field: "channel.url", Detail: err.Error()}}})
+			msg := err.Error()
+			if tocsin.ErrorCode(err) != tocsin.EINTERNAL {
+				msg = tocsin.ErrorMessage(err)
+			}
+			s.Error(w, r, &tocsin.Error{Code: tocsin.EINVALID, Message: "channel.url: " + msg,
+				Fields: []tocsin.FieldError{{Field: "channel.url", Detail: msg}}})
 			return
 		}
 	}

@@ -180,6 +180,7 @@ func (s *AlertService) CreateAlert(ctx context.Context, a *tocsin.Alert) error {
 // can be updated or cancelled.
 func checkLinks(ctx context.Context, tx *Tx, a *tocsin.Alert) error {
 	var p tocsin.Problems
+	hadAreas := len(a.Areas) > 0
 	if a.IncidentID != "" {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents WHERE id = ?`, a.IncidentID).Scan(&n); err != nil {
@@ -198,6 +199,12 @@ func checkLinks(ctx context.Context, tx *Tx, a *tocsin.Alert) error {
 		}
 		if old.State != tocsin.AlertPublished {
 			p.Add(fmt.Sprintf("references[%d]", i), "alert %s is %s; only a published alert can be updated or cancelled", ref, old.State)
+		} else if old.MsgType == "Cancel" {
+			p.Add(fmt.Sprintf("references[%d]", i), "alert %s is itself a Cancel", ref)
+		}
+		// A Cancel sent without areas goes wherever the alerts it cancels went.
+		if a.MsgType == "Cancel" && !hadAreas {
+			a.Areas = append(a.Areas, old.Areas...)
 		}
 	}
 	return p.Err()
@@ -337,6 +344,9 @@ func (s *AlertService) CancelAlert(ctx context.Context, id string) (*tocsin.Aler
 			out = old
 			return tx.audit(ctx, "alert.withdraw", id, nil)
 		case tocsin.AlertPublished:
+			if old.MsgType == "Cancel" {
+				return tocsin.Errorf(tocsin.ECONFLICT, "alert %s is itself a Cancel and cannot be cancelled", id)
+			}
 		default:
 			return tocsin.Errorf(tocsin.ECONFLICT, "alert %s is %s; only a pending or published alert can be cancelled", id, old.State)
 		}

@@ -158,11 +158,11 @@ func updateIncidentCounts(ctx context.Context, tx *Tx, id string) error {
 	_, err := tx.ExecContext(ctx, `UPDATE incidents SET
 		report_count = (SELECT COUNT(*) FROM reports WHERE incident_id = incidents.id),
 		reporter_count = (SELECT COUNT(DISTINCT reporter) FROM reports WHERE incident_id = incidents.id),
-		lat = (SELECT AVG(lat) FROM reports WHERE incident_id = incidents.id),
-		lon = (SELECT AVG(lon) FROM reports WHERE incident_id = incidents.id),
+		lat = (SELECT ROUND(AVG(lat), ?) FROM reports WHERE incident_id = incidents.id),
+		lon = (SELECT ROUND(AVG(lon), ?) FROM reports WHERE incident_id = incidents.id),
 		first_seen = (SELECT MIN(observed_at) FROM reports WHERE incident_id = incidents.id),
 		last_seen = (SELECT MAX(observed_at) FROM reports WHERE incident_id = incidents.id)
-		WHERE id = ?`, id)
+		WHERE id = ?`, tx.db.LocationDecimals+1, tx.db.LocationDecimals+1, id)
 	if err != nil {
 		return err
 	}

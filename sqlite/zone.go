@@ -54,12 +54,14 @@ func (s *ZoneService) CreateZone(ctx context.Context, z *tocsin.Zone) error {
 	area, _ := json.Marshal(storedArea{Circle: z.Circle, Polygon: z.Polygon})
 	codes, _ := json.Marshal(z.Geocodes)
 	err := s.db.update(ctx, func(tx *Tx) error {
-		z.CreatedAt = tx.now
-		if _, err := tx.ExecContext(ctx, `INSERT INTO zones (id, names, area, geocodes, created_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET names = excluded.names, area = excluded.area, geocodes = excluded.geocodes`,
-			z.ID, string(names), string(area), string(codes), nanos(tx.now)); err != nil {
+		var created int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO zones (id, names, area, geocodes, created_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET names = excluded.names, area = excluded.area, geocodes = excluded.geocodes
+			RETURNING created_at`,
+			z.ID, string(names), string(area), string(codes), nanos(tx.now)).Scan(&created); err != nil {
 			return err
 		}
+		z.CreatedAt = fromNanos(created)
 		return tx.audit(ctx, "zone.save", z.ID, nil)
 	})
 	if err != nil {
