@@ -281,8 +281,9 @@ func (r *receiver) deliveries() []delivery {
 	return append([]delivery(nil), r.got...)
 }
 
-// subscribe registers a webhook subscription delivering to path on r.
-func (r *receiver) subscribe(t *testing.T, base, token, path string, area map[string]any, langs ...string) string {
+// subscribe registers a webhook subscription delivering to path on r and
+// returns its id and management token.
+func (r *receiver) subscribe(t *testing.T, base, token, path string, area map[string]any, langs ...string) (id, manage string) {
 	t.Helper()
 	var resp struct{ ID, Token, Secret string }
 	mustCall(t, 201, "POST", base+"/api/v1/subscriptions", token, map[string]any{
@@ -294,7 +295,7 @@ func (r *receiver) subscribe(t *testing.T, base, token, path string, area map[st
 	r.mu.Lock()
 	r.secrets[path] = resp.Secret
 	r.mu.Unlock()
-	return resp.ID
+	return resp.ID, resp.Token
 }
 
 // sseEvent is one event read from a live stream.

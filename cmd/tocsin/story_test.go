@@ -26,7 +26,7 @@ func TestStory(t *testing.T) {
 	// A Spanish-first subscriber in the area, an English one far outside.
 	inside, outside := newReceiver(t), newReceiver(t)
 	inside.subscribe(t, base, "", "/ana", circle(39.7392, -104.9903, 3), "es", "en")
-	outside.subscribe(t, base, "", "/zoe", circle(40.0150, -105.2705, 3), "en") // Boulder
+	outsideID, outsideToken := outside.subscribe(t, base, "", "/zoe", circle(40.0150, -105.2705, 3), "en") // Boulder
 	stream := openStream(t, base, "lat=39.7392&lon=-104.9903&radius_km=2&lang=es", "")
 
 	// Three reports of the same flooding, by three different people.
@@ -166,6 +166,15 @@ func TestStory(t *testing.T) {
 	mustCall(t, 200, "GET", base+"/api/v1/alerts?lat=39.74&lon=-104.99&radius_km=5", "", nil, &active)
 	if len(active.Alerts) != 0 {
 		t.Fatalf("active alerts after cancel: %+v", active.Alerts)
+	}
+
+	// The subscriber outside leaves: only its own token can do that.
+	if code := call(t, "DELETE", base+"/api/v1/subscriptions/"+outsideID, pub1, nil, nil); code != 401 {
+		t.Fatalf("deleting a subscription with a staff token got %d, want 401", code)
+	}
+	mustCall(t, 204, "DELETE", base+"/api/v1/subscriptions/"+outsideID, outsideToken, nil, nil)
+	if code := call(t, "DELETE", base+"/api/v1/subscriptions/"+outsideID, outsideToken, nil, nil); code != 404 {
+		t.Fatalf("deleting it twice got %d, want 404", code)
 	}
 
 	out := tocsinCLI(t, "audit", "verify", "--data", data)
