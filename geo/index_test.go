@@ -109,13 +109,14 @@ func TestIndexMatchesBruteForce(t *testing.T) {
 				shapes[id] = s
 				x.Insert(id, s)
 			}
+			const searches = 160
 			compare := func(t *testing.T) {
 				t.Helper()
 				if x.Len() != len(shapes) {
 					t.Fatalf("Len() = %d, want %d", x.Len(), len(shapes))
 				}
 				matched, empty := 0, 0
-				for i := range 240 {
+				for i := range searches {
 					// Mostly single areas, some alerts with three, sized from
 					// a street to the radius limit.
 					areas := make([]Shape, 1+2*(i%4/3))
@@ -144,10 +145,10 @@ func TestIndexMatchesBruteForce(t *testing.T) {
 				}
 				// Guard against a comparison that agrees only because
 				// nothing ever matches.
-				if matched < 1000 || empty == 240 {
+				if matched < 1000 || empty == searches {
 					t.Fatalf("%d matches, %d searches found nothing: the test shapes are too sparse", matched, empty)
 				}
-				t.Logf("%d matches over 240 searches, %d found nothing", matched, empty)
+				t.Logf("%d matches over %d searches, %d found nothing", matched, searches, empty)
 			}
 			compare(t)
 

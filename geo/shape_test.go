@@ -2,6 +2,7 @@ package geo
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -259,5 +260,65 @@ func TestRectIntersects(t *testing.T) {
 				t.Errorf("o.Intersects(r) = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestEdgeWithin compares the distance from a circle to an edge against a
+// dense walk along the edge, for edges up to 1,000 km long near circles from
+// 1 to 1,000 km, from the equator to near the pole.
+func TestEdgeWithin(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, lat := range []float64{0, 40, 60, 75, 85, 89} {
+		for _, r := range []float64{1, 10, 50, 51, 200, 1000} {
+			for range 100 {
+				c := Circle{lat + rng.Float64() - 0.5, rng.Float64()*20 - 10, r}
+				a := destination(c.Center(), rng.Float64()*2*math.Pi, rng.Float64()*1.5*r)
+				b := destination(a, rng.Float64()*2*math.Pi, rng.Float64()*1000)
+				a.Lat, b.Lat = math.Min(a.Lat, 90), math.Min(b.Lat, 90)
+				a.Lon, b.Lon = math.Remainder(a.Lon, 360), math.Remainder(b.Lon, 360)
+				const n = 2000
+				walked := math.Inf(1)
+				for i := 0; i <= n; i++ {
+					f := float64(i) / n
+					walked = math.Min(walked, DistanceKM(c.Center(), Point{a.Lat + f*(b.Lat-a.Lat), a.Lon + f*(b.Lon-a.Lon)}))
+				}
+				got := edgeWithin(c, a, b)
+				// The walk's steps are at most half a kilometre on these
+				// edges, so it overshoots the true distance by less.
+				switch {
+				case walked < r*(1-2e-3) && !got:
+					t.Fatalf("circle %+v, edge %v-%v: the edge comes within %.3f km, but edgeWithin says no", c, a, b, walked)
+				case walked > r+0.5 && got:
+					t.Fatalf("circle %+v, edge %v-%v: the edge comes no nearer than %.3f km, but edgeWithin says yes", c, a, b, walked)
+				}
+			}
+		}
+	}
+}
+
+// TestRectDistanceKM checks the nearest point of a box against a grid over
+// it: never farther than the grid's best, and not much nearer.
+func TestRectDistanceKM(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for range 250 {
+		lat0, lon0 := rng.Float64()*170-85, rng.Float64()*340-170
+		r := Rect{MinLat: lat0, MinLon: lon0, MaxLat: math.Min(90, lat0+rng.Float64()*10), MaxLon: math.Min(180, lon0+rng.Float64()*40)}
+		p := Point{Lat: rng.Float64()*180 - 90, Lon: rng.Float64()*360 - 180}
+		if rng.IntN(2) == 0 { // mostly near the box, where it matters
+			p = Point{Lat: math.Max(-90, math.Min(90, lat0+rng.Float64()*20-10)), Lon: math.Remainder(lon0+rng.Float64()*60-10, 360)}
+		}
+		got := rectDistanceKM(p, r)
+		const n = 100
+		grid := math.Inf(1)
+		for i := 0; i <= n; i++ {
+			for j := 0; j <= n; j++ {
+				q := Point{Lat: r.MinLat + (r.MaxLat-r.MinLat)*float64(i)/n, Lon: r.MinLon + (r.MaxLon-r.MinLon)*float64(j)/n}
+				grid = math.Min(grid, DistanceKM(p, q))
+			}
+		}
+		// A grid step is at most 0.4° of longitude, 45 km at the equator.
+		if got > grid+1e-6 || got < grid-50 {
+			t.Fatalf("point %v, box %+v: got %.3f km, the grid's nearest is %.3f km", p, r, got, grid)
+		}
 	}
 }
