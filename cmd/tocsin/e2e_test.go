@@ -73,7 +73,7 @@ func (s *syncBuffer) String() string {
 // says where it listens.
 func startTocsin(t *testing.T, data string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--allow-private-webhooks", "--log-level", "warn"}, args...)...)
+	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--allow-private-webhooks", "--log-level", "debug"}, args...)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -273,6 +273,12 @@ func newReceiver(t *testing.T) *receiver {
 	}))
 	t.Cleanup(r.Close)
 	return r
+}
+
+func (r *receiver) secretFor(path string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.secrets[path]
 }
 
 func (r *receiver) deliveries() []delivery {

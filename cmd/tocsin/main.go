@@ -71,12 +71,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "serve":
 		return runServe(ctx, rest, stdout, stderr)
 	case "token":
+		if len(rest) > 0 && isHelp(rest[0]) {
+			fmt.Fprint(stdout, "Usage: tocsin token create --data DIR --role ROLE --name NAME\n")
+			return nil
+		}
 		if len(rest) == 0 || rest[0] != "create" {
 			fmt.Fprint(stderr, "Usage: tocsin token create --data DIR --role ROLE --name NAME\n")
 			return fmt.Errorf("%w: token needs the sub-command create", errUsage)
 		}
 		return runTokenCreate(ctx, rest[1:], stdout, stderr)
 	case "audit":
+		if len(rest) > 0 && isHelp(rest[0]) {
+			fmt.Fprint(stdout, "Usage: tocsin audit verify --data DIR\n")
+			return nil
+		}
 		if len(rest) == 0 || rest[0] != "verify" {
 			fmt.Fprint(stderr, "Usage: tocsin audit verify --data DIR\n")
 			return fmt.Errorf("%w: audit needs the sub-command verify", errUsage)
@@ -92,6 +100,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 	}
+}
+
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "--help" || arg == "-help" || arg == "help"
 }
 
 // newFlagSet returns a flag set whose usage goes to stderr and that reports

@@ -1,7 +1,10 @@
 package main_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -175,6 +178,27 @@ func TestStory(t *testing.T) {
 	mustCall(t, 204, "DELETE", base+"/api/v1/subscriptions/"+outsideID, outsideToken, nil, nil)
 	if code := call(t, "DELETE", base+"/api/v1/subscriptions/"+outsideID, outsideToken, nil, nil); code != 404 {
 		t.Fatalf("deleting it twice got %d, want 404", code)
+	}
+
+	// Metrics count the deliveries by channel and outcome, with latency.
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`tocsin_deliveries_total{channel="webhook",outcome="delivered"} 2`, `tocsin_deliveries_total{channel="sse",outcome="delivered"}`, `tocsin_publish_to_delivery_seconds_bucket{channel="webhook"`} {
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+
+	// No token, secret or address appears in the server's logs (at debug level).
+	logs := srv.logs.String()
+	for _, secret := range []string{verifier, pub1, pub2, rep1, rep2, outsideToken, inside.secretFor("/ana"), "127.0.0.1:" + strings.Split(inside.URL, ":")[2]} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the logs contain %q", secret)
+		}
 	}
 
 	out := tocsinCLI(t, "audit", "verify", "--data", data)
