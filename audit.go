@@ -35,6 +35,9 @@ func ActorFromContext(ctx context.Context) string {
 	if p := PrincipalFromContext(ctx); p != nil {
 		return "principal:" + itoa(p.ID)
 	}
+	if sys, _ := ctx.Value(systemKey{}).(bool); sys {
+		return "system"
+	}
 	return "anonymous"
 }
 

@@ -48,6 +48,13 @@ type TokenService interface {
 
 type principalKey struct{}
 type clientKey struct{}
+type systemKey struct{}
+
+// NewContextWithSystem returns a copy of ctx marking decisions made in it as
+// tocsin's own (dead-lettering, disabling a gone endpoint) for the audit log.
+func NewContextWithSystem(ctx context.Context) context.Context {
+	return context.WithValue(ctx, systemKey{}, true)
+}
 
 // NewContextWithPrincipal returns a copy of ctx carrying p.
 func NewContextWithPrincipal(ctx context.Context, p *Principal) context.Context {

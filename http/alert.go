@@ -117,8 +117,10 @@ func queryArea(r *http.Request, required bool, defaultRadius float64) (*geo.Shap
 	c := &geo.Circle{Lat: lat, Lon: lon, RadiusKM: radius}
 	if err := c.Validate(); err != nil {
 		field := "radius_km"
-		if geo.ValidatePoint(c.Center()) != nil {
+		if geo.ValidatePoint(geo.Point{Lat: lat}) != nil {
 			field = "lat"
+		} else if geo.ValidatePoint(geo.Point{Lon: lon}) != nil {
+			field = "lon"
 		}
 		p.Add(field, "%s", err)
 		return nil, p.Err()

@@ -62,7 +62,8 @@ func DecodeJSON(body []byte, v any) error {
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil {
-		if dec.More() {
+		// dec.More is not enough: it reports false for a stray '}' or ']'.
+		if len(bytes.Trim(body[dec.InputOffset():], " \t\r\n")) > 0 {
 			return tocsin.Errorf(tocsin.EINVALID, "the body has data after the JSON object")
 		}
 		return nil

@@ -102,7 +102,9 @@ func (s *IncidentService) DecideIncident(ctx context.Context, id string, state t
 		} else if err != nil {
 			return err
 		}
-		if !cur.State.Open() || cur.State == state {
+		// A verified incident can still turn out to be a duplicate or be
+		// retracted, but not become unverifiable.
+		if !cur.State.Open() || cur.State == state || (cur.State == tocsin.IncidentVerified && state == tocsin.IncidentUnverifiable) {
 			return tocsin.Errorf(tocsin.ECONFLICT, "incident %s is already %s", id, cur.State)
 		}
 		from := cur.State

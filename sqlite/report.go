@@ -30,8 +30,12 @@ const (
 
 func (s *ReportService) validate(r *tocsin.Report, now time.Time) error {
 	var p tocsin.Problems
-	if err := geo.ValidatePoint(geo.Point{Lat: r.Lat, Lon: r.Lon}); err != nil {
+	// Latitude and longitude are checked apart so that each error names its field.
+	if err := geo.ValidatePoint(geo.Point{Lat: r.Lat}); err != nil {
 		p.Add("lat", "%s", err)
+	}
+	if err := geo.ValidatePoint(geo.Point{Lon: r.Lon}); err != nil {
+		p.Add("lon", "%s", err)
 	}
 	if r.AccuracyM != nil && (math.IsNaN(*r.AccuracyM) || *r.AccuracyM < 0 || *r.AccuracyM > maxAccuracyKM*1000) {
 		p.Add("accuracy_m", "must be between 0 and %d", maxAccuracyKM*1000)

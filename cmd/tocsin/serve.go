@@ -122,7 +122,7 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
-	if err := dispatcher.Start(ctx); err != nil {
+	if err := dispatcher.Start(tocsin.NewContextWithSystem(ctx)); err != nil {
 		return err
 	}
 	defer dispatcher.Close()
