@@ -7,8 +7,8 @@
 // itself, hijacks the connection and hands the socket to the Broker, which
 // keeps it in a spatial index. Publish finds the streams an alert touches,
 // encodes the frame once per language list, and a few writer goroutines (one
-// per processor) write it to the sockets with non-blocking writes, so one slow
-// reader never holds up the rest. A stream whose socket buffer is full gets a
+// per processor) share out the sockets in small chunks and write the frame to
+// each with one non-blocking write, so one slow reader never holds up the rest. A stream whose socket buffer is full gets a
 // small queue and a goroutine that drains it while it lasts; a stream that
 // falls further behind is closed, and its client resumes with Last-Event-ID.
 //
@@ -31,6 +31,8 @@ import (
 // Limits on how far a stream may fall behind before it is dropped. Frames in
 // the queues are shared with every other stream, so the cost is slice headers.
 const (
+	// chunk is how many streams a writer takes from a publication at a time.
+	chunk = 32
 	// maxPending is how many frames wait for a stream whose socket is full.
 	maxPending = 64
 	// maxHeld is how many live frames wait while a stream's replay runs.
@@ -80,7 +82,8 @@ type Broker struct {
 	max       int64
 
 	idx    *geo.Index // stream id to area
-	shards []shard    // stream id % len(shards) is the shard and its writer
+	shards []shard    // stream id % len(shards) is the shard; one writer each
+	jobs   chan *job  // publications, each handed to every writer
 	nextID atomic.Int64
 	n      atomic.Int64 // registered streams, reserved before registration
 
@@ -91,19 +94,21 @@ type Broker struct {
 	drains sync.WaitGroup // drain goroutines
 }
 
-// shard is the streams one writer goroutine serves.
+// shard is a part of the streams; its writer sends them the heartbeat.
 type shard struct {
 	mu      sync.RWMutex
 	streams map[int64]*stream
-	jobs    chan job
 }
 
-// job asks a writer to send one frame to a list of its streams.
+// job is one publication. Every writer takes chunks of its items until none
+// are left, so a writer that is busy with a heartbeat or descheduled by the
+// kernel holds back no more than one chunk.
 type job struct {
 	seq   int64
 	items []item
-	sent  *atomic.Int64
-	done  *sync.WaitGroup
+	next  atomic.Int64 // index of the next chunk to take
+	sent  atomic.Int64 // streams written or queued
+	done  sync.WaitGroup
 }
 
 // item is one stream and the frame for its languages.
@@ -119,6 +124,7 @@ func NewBroker(cfg Config) *Broker {
 		heartbeat: cfg.Heartbeat,
 		max:       int64(cfg.MaxStreams),
 		idx:       geo.NewIndex(),
+		jobs:      make(chan *job),
 		quit:      make(chan struct{}),
 	}
 	if b.log == nil {
@@ -129,7 +135,7 @@ func NewBroker(cfg Config) *Broker {
 	}
 	b.shards = make([]shard, max(1, runtime.GOMAXPROCS(0)))
 	for i := range b.shards {
-		b.shards[i] = shard{streams: make(map[int64]*stream), jobs: make(chan job)}
+		b.shards[i] = shard{streams: make(map[int64]*stream)}
 	}
 	b.wg.Add(len(b.shards))
 	for i := range b.shards {
@@ -162,55 +168,53 @@ func (b *Broker) Publish(seq int64, areas []geo.Shape, frame func(langs []string
 	})
 
 	// Find the streams, then encode outside any lock: frame is the caller's code.
-	items := make([][]item, len(b.shards))
+	n := 0
+	for _, x := range ids {
+		n += len(x)
+	}
+	j := &job{seq: seq, items: make([]item, 0, n)}
 	for s := range b.shards {
 		if len(ids[s]) == 0 {
 			continue
 		}
 		sh := &b.shards[s]
-		its := make([]item, 0, len(ids[s]))
 		sh.mu.RLock()
 		for _, id := range ids[s] {
 			if st := sh.streams[id]; st != nil {
-				its = append(its, item{st: st})
+				j.items = append(j.items, item{st: st})
 			}
 		}
 		sh.mu.RUnlock()
-		items[s] = its
+	}
+	if len(j.items) == 0 {
+		return 0
 	}
 	frames := make(map[string][]byte)
 	var lastKey string
 	var last []byte
-	for _, its := range items {
-		for i := range its {
-			st := its[i].st
-			if st.langKey != lastKey || last == nil {
-				f, ok := frames[st.langKey]
-				if !ok {
-					f = frame(st.langs)
-					frames[st.langKey] = f
-				}
-				lastKey, last = st.langKey, f
+	for i := range j.items {
+		st := j.items[i].st
+		if st.langKey != lastKey || last == nil {
+			f, ok := frames[st.langKey]
+			if !ok {
+				f = frame(st.langs)
+				frames[st.langKey] = f
 			}
-			its[i].frame = last
+			lastKey, last = st.langKey, f
 		}
+		j.items[i].frame = last
 	}
 
-	var sent atomic.Int64
-	var done sync.WaitGroup
-	for s := range b.shards {
-		if len(items[s]) == 0 {
-			continue
-		}
-		done.Add(1)
+	for range len(b.shards) {
+		j.done.Add(1)
 		select {
-		case b.shards[s].jobs <- job{seq: seq, items: items[s], sent: &sent, done: &done}:
+		case b.jobs <- j:
 		case <-b.quit:
-			done.Done()
+			j.done.Done()
 		}
 	}
-	done.Wait()
-	return int(sent.Load())
+	j.done.Wait()
+	return int(j.sent.Load())
 }
 
 // Count returns how many streams Publish would reach now with areas, for the
@@ -278,6 +282,7 @@ func (b *Broker) register(st *stream) bool {
 	sh.streams[st.id] = st
 	sh.mu.Unlock()
 	b.idx.Insert(st.id, st.area) // after the map: a found id must resolve
+	st.area = geo.Shape{}        // the index keeps its own copy
 	return true
 }
 
@@ -290,6 +295,7 @@ func (b *Broker) remove(st *stream, why string) {
 	}
 	st.closeLocked()
 	st.mu.Unlock()
+	st.closeConn()
 	b.idx.Delete(st.id)
 	sh := b.shard(st.id)
 	sh.mu.Lock()
@@ -309,8 +315,8 @@ func (sh *shard) snapshot(buf []*stream) []*stream {
 	return buf
 }
 
-// writer sends the frames of its shard's jobs and the heartbeat to its
-// shard's streams, until Close.
+// writer sends publications, in turn with the other writers, and the
+// heartbeat to its shard's streams, until Close.
 func (b *Broker) writer(sh *shard) {
 	defer b.wg.Done()
 	tick := time.NewTicker(b.heartbeat)
@@ -318,12 +324,18 @@ func (b *Broker) writer(sh *shard) {
 	var buf []*stream
 	for {
 		select {
-		case j := <-sh.jobs:
+		case j := <-b.jobs:
 			var n int64
-			for _, it := range j.items {
-				switch b.send(it.st, j.seq, it.frame, false) {
-				case sent, queued:
-					n++
+			for {
+				end := int(j.next.Add(chunk))
+				if end-chunk >= len(j.items) {
+					break
+				}
+				for _, it := range j.items[end-chunk : min(end, len(j.items))] {
+					switch b.send(it.st, j.seq, it.frame, false) {
+					case sent, queued:
+						n++
+					}
 				}
 			}
 			j.sent.Add(n)

@@ -21,7 +21,10 @@ func Frame(seq int64, event string, data []byte) []byte {
 	buf = append(buf, "id: "...)
 	buf = strconv.AppendInt(buf, seq, 10)
 	buf = append(buf, '\n')
-	if event = strings.NewReplacer("\r", "", "\n", "").Replace(event); event != "" {
+	if strings.ContainsAny(event, "\r\n") {
+		event = strings.NewReplacer("\r", "", "\n", "").Replace(event)
+	}
+	if event != "" {
 		buf = append(buf, "event: "...)
 		buf = append(buf, event...)
 		buf = append(buf, '\n')

@@ -66,9 +66,9 @@ func (b *Broker) Serve(w http.ResponseWriter, r *http.Request, st Stream, replay
 		replaying: true,
 		minSeq:    noSeq,
 	}
-	// The head is built before hijacking: w.Header() is not to be touched after.
-	head := responseHead(w.Header())
 	if r.ProtoMajor == 1 {
+		// The head is built before hijacking: w.Header() is not to be touched after.
+		head := responseHead(w.Header())
 		conn, _, err := http.NewResponseController(w).Hijack()
 		if err == nil {
 			b.serveConn(conn, head, s, replay)
@@ -220,7 +220,7 @@ func (b *Broker) goLive(s *stream, replay func(write func(int64, []byte) error) 
 		s.held = nil
 		s.mu.Unlock()
 		for _, h := range hs {
-			if false && h.seq <= last {
+			if h.seq <= last {
 				continue // the replay had it
 			}
 			if err := write(h.frame); err != nil {

@@ -170,20 +170,33 @@ func (b *Broker) drain(st *stream) {
 			return
 		}
 		st.mu.Lock()
-		st.pending[0] = nil
-		st.pending = st.pending[1:]
+		if !st.closed { // closeLocked empties the queue
+			st.pending[0] = nil
+			st.pending = st.pending[1:]
+		}
 		st.mu.Unlock()
 	}
 }
 
-// closeLocked closes st's connection or ends its fallback handler.
+// closeLocked marks st closed, so that nothing writes to it any more, and
+// ends its fallback handler. The caller closes the connection.
 func (st *stream) closeLocked() {
 	st.closed = true
 	st.held, st.pending = nil, nil
-	if st.conn != nil {
-		_ = st.conn.Close()
-	}
 	if st.done != nil {
 		close(st.done)
+	}
+}
+
+// closeConn closes st's hijacked connection, if it has one. A connection
+// without a descriptor (TLS) may block in Close to say goodbye, so it closes
+// on its own goroutine rather than the caller's, which may be a writer.
+func (st *stream) closeConn() {
+	switch {
+	case st.conn == nil:
+	case st.rc != nil:
+		_ = st.conn.Close()
+	default:
+		go st.conn.Close()
 	}
 }
