@@ -30,6 +30,7 @@ Usage:
   tocsin serve [flags]          run the network (API, live streams, delivery)
   tocsin token create [flags]   create a bearer token (shown once)
   tocsin audit verify [flags]   check the audit chain
+  tocsin bench fanout [flags]   measure one alert's fan-out to webhooks and live streams
   tocsin version                print the version
 
 Run "tocsin COMMAND --help" for a command's flags. Every flag can also be set
@@ -90,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%w: audit needs the sub-command verify", errUsage)
 		}
 		return runAuditVerify(ctx, rest[1:], stdout, stderr)
+	case "bench":
+		return runBench(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "tocsin", tocsin.Version)
 		return nil

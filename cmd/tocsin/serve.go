@@ -31,6 +31,7 @@ type serveConfig struct {
 	MaxStreams           int
 	Heartbeat            time.Duration
 	LogLevel             string
+	PerHost              int
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -45,11 +46,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&c.MaxStreams, "max-streams", 100_000, "most live SSE streams open at once")
 	fs.DurationVar(&c.Heartbeat, "heartbeat", 25*time.Second, "interval of keep-alive comments on live streams")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.IntVar(&c.PerHost, "webhook-per-host", deliver.DefaultPerHost, "webhook requests in flight at once to one host")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if c.Sender == "" || strings.ContainsAny(c.Sender, " ,<&") {
 		return fmt.Errorf("%w: --sender must not be empty or contain spaces, commas, < or &", errUsage)
+	}
+	if c.PerHost < 1 || c.PerHost > 1024 {
+		return fmt.Errorf("%w: --webhook-per-host must be from 1 to 1024", errUsage)
 	}
 	if c.LocationDecimals < 1 || c.LocationDecimals > 6 {
 		return fmt.Errorf("%w: --location-decimals must be from 1 to 6", errUsage)
@@ -100,6 +105,7 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 		Live:          broker,
 		Logger:        logger,
 		Metrics:       deliver.NewMetrics(reg),
+		PerHost:       c.PerHost,
 	}
 	alerts.Notify = dispatcher.Notify
 
