@@ -36,7 +36,7 @@ type Alert struct {
 	Infos       []Info      `json:"infos"`
 	Areas       []Area      `json:"areas"`
 	State       AlertState  `json:"state"`
-	AuthorID    int64       `json:"author_id"`
+	AuthorID    int64       `json:"author_id,omitempty"`
 	ApprovedBy  *int64      `json:"approved_by,omitempty"`
 	CreatedAt   time.Time   `json:"created_at"`
 	PublishedAt *time.Time  `json:"published_at,omitempty"`
@@ -155,6 +155,14 @@ func baseLanguage(tag string) string {
 		return tag[:i]
 	}
 	return tag
+}
+
+// Public returns a copy of a without the ids of the people who wrote and
+// approved it: what subscribers and the public see.
+func (a *Alert) Public() *Alert {
+	c := *a
+	c.AuthorID, c.ApprovedBy = 0, nil
+	return &c
 }
 
 // ForLanguage returns a copy of a carrying only the info chosen for langs.

@@ -15,7 +15,7 @@ type Backoff struct {
 	Base        time.Duration // first ceiling; default 2s
 	Factor      float64       // growth per attempt; default 2
 	Max         time.Duration // cap on any delay; default 1h
-	MaxAttempts int           // attempts before dead-lettering; default 10
+	MaxAttempts int           // attempts before dead-lettering; default 30
 	// Rand returns a number in [0, 1); default math/rand/v2's Float64.
 	// Tests inject a fixed one.
 	Rand func() float64
@@ -25,7 +25,7 @@ type Backoff struct {
 const (
 	DefaultBackoffBase  = 2 * time.Second
 	DefaultBackoffMax   = time.Hour
-	DefaultMaxAttempts  = 10
+	DefaultMaxAttempts  = 30 // with the 1h cap: the last retry about 10h (at most 20h) after the first failure
 	defaultBackoffScale = 2.0
 )
 

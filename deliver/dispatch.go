@@ -47,15 +47,26 @@ const (
 // Its retry loop resends the failed deliveries as they fall due, until they
 // are delivered or dead-lettered.
 //
+// Every send waits first for a slot of its destination host (PerHost, at
+// most HostWait), then for one of the Workers; a host whose circuit breaker
+// is open is not contacted at all. Sends refused that way count as attempts
+// that failed and can be retried, scheduled no earlier than the breaker's
+// next probe.
+//
+// Events are handed to Live and fanned out in Seq order, one at a time; a
+// retried delivery can reach its receiver after a later event's first
+// attempt (an alert's retry after its own Cancel), so receivers order by
+// the alert, not by arrival.
+//
 // Set the fields, then call Start once and Close once. Zero fields take the
 // defaults above.
 type Dispatcher struct {
 	Outbox        tocsin.Outbox
 	Alerts        tocsin.AlertService        // loads each event's alert and the alerts it references
 	Subscriptions tocsin.SubscriptionService // disables gone endpoints, loads subscriptions for retries
-	// Matcher holds the active subscriptions. When nil, Start builds one
-	// from Subscriptions; whoever creates and deletes subscriptions must keep
-	// it current (Add, Remove).
+	// Matcher holds the active subscriptions; whoever creates and deletes
+	// subscriptions keeps it current (Add, Remove). When nil, Start loads a
+	// private one from Subscriptions, which suits tests and read-only nodes.
 	Matcher *Matcher
 	// Senders sends over each channel. When nil, webhooks are sent with
 	// NewHTTPClient(false, Timeout) and nothing else is.
@@ -94,7 +105,8 @@ type Dispatcher struct {
 	wg        sync.WaitGroup
 	slots     chan struct{}
 	guard     *hostGuard
-	liveSeq   int64 // highest event handed to Live by this process
+	c         config // resolved at Start
+	liveSeq   int64  // highest event handed to Live by this process
 	closeOnce sync.Once
 }
 
@@ -107,7 +119,8 @@ func (d *Dispatcher) init() {
 
 // Start checks the configuration, loads the subscriptions when Matcher is
 // nil, and starts the event loop and the retry loop. They run until Close
-// is called or ctx ends.
+// is called or ctx ends. Start does not modify d's fields: the defaults are
+// resolved into a private copy.
 func (d *Dispatcher) Start(ctx context.Context) error {
 	d.init()
 	d.mu.Lock()
@@ -120,18 +133,18 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	case d.Outbox == nil || d.Alerts == nil || d.Subscriptions == nil:
 		return errors.New("dispatcher: Outbox, Alerts and Subscriptions are required")
 	}
-	d.defaults()
-	if d.Matcher == nil {
+	d.c = d.resolve()
+	if d.c.matcher == nil {
 		m := NewMatcher()
 		if err := m.Load(ctx, d.Subscriptions); errors.Is(err, ErrUnindexable) {
-			d.Logger.Error("some subscriptions were not loaded", "err", err)
+			d.c.log.Error("some subscriptions were not loaded", "err", err)
 		} else if err != nil {
 			return fmt.Errorf("dispatcher: %w", err)
 		}
-		d.Matcher = m
+		d.c.matcher = m
 	}
-	d.slots = make(chan struct{}, d.Workers)
-	d.guard = newHostGuard(d.PerHost, d.BreakAfter, d.BreakFor, d.HostWait, d.Now)
+	d.slots = make(chan struct{}, d.c.workers)
+	d.guard = newHostGuard(d.c.perHost, d.c.breakAfter, d.c.breakFor, d.c.hostWait, d.c.now)
 	ctx, d.cancel = context.WithCancel(ctx)
 	d.started = true
 	d.wg.Add(2)
@@ -140,45 +153,68 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	return nil
 }
 
-func (d *Dispatcher) defaults() {
-	if d.Now == nil {
-		d.Now = time.Now
+// config is a Dispatcher's settings with the defaults filled in, fixed at
+// Start, so that the exported fields are never written while others may
+// read them.
+type config struct {
+	now                                             func() time.Time
+	log                                             *slog.Logger
+	matcher                                         *Matcher
+	senders                                         map[tocsin.ChannelType]Sender
+	shardSize, window, workers, perHost, breakAfter int
+	retryBatch                                      int
+	timeout, hostWait, breakFor, poll               time.Duration
+}
+
+func (d *Dispatcher) resolve() config {
+	c := config{
+		now:        d.Now,
+		log:        d.Logger,
+		matcher:    d.Matcher,
+		senders:    d.Senders,
+		shardSize:  orDefault(d.ShardSize, DefaultShardSize),
+		window:     orDefault(d.Window, DefaultWindow),
+		workers:    orDefault(d.Workers, DefaultWorkers),
+		perHost:    orDefault(d.PerHost, DefaultPerHost),
+		breakAfter: orDefault(d.BreakAfter, DefaultBreakAfter),
+		retryBatch: orDefault(d.RetryBatch, DefaultRetryBatch),
+		timeout:    orDefault(d.Timeout, DefaultTimeout),
+		hostWait:   orDefault(d.HostWait, DefaultHostWait),
+		breakFor:   orDefault(d.BreakFor, DefaultBreakFor),
+		poll:       orDefault(d.PollInterval, DefaultPoll),
 	}
-	if d.Logger == nil {
-		d.Logger = slog.Default()
+	if c.now == nil {
+		c.now = time.Now
 	}
-	d.Logger = d.Logger.With("component", "deliver")
-	setDefault(&d.ShardSize, DefaultShardSize)
-	setDefault(&d.Window, DefaultWindow)
-	setDefault(&d.Workers, DefaultWorkers)
-	setDefault(&d.Timeout, DefaultTimeout)
-	setDefault(&d.PerHost, DefaultPerHost)
-	setDefault(&d.HostWait, DefaultHostWait)
-	setDefault(&d.BreakAfter, DefaultBreakAfter)
-	setDefault(&d.BreakFor, DefaultBreakFor)
-	setDefault(&d.PollInterval, DefaultPoll)
-	setDefault(&d.RetryBatch, DefaultRetryBatch)
-	if d.Senders == nil {
-		d.Senders = map[tocsin.ChannelType]Sender{
-			tocsin.ChannelWebhook: &WebhookSender{Client: NewHTTPClient(false, d.Timeout)},
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	c.log = c.log.With("component", "deliver")
+	if c.senders == nil {
+		c.senders = map[tocsin.ChannelType]Sender{
+			tocsin.ChannelWebhook: &WebhookSender{Client: NewHTTPClient(false, c.timeout)},
 		}
 	}
+	return c
 }
 
-func setDefault[T int | time.Duration](v *T, def T) {
-	if *v <= 0 {
-		*v = def
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
 	}
+	return v
 }
 
-// Notify wakes the event loop to look for pending events. Call it after a
-// publish commits; it never blocks.
+// Notify wakes the event loop to look for pending events, and the retry
+// loop to look for due deliveries. Call it after a publish commits; it
+// never blocks.
 func (d *Dispatcher) Notify() {
 	d.init()
 	select {
 	case d.wake <- struct{}{}:
 	default:
 	}
+	d.Tick()
 }
 
 // Tick wakes the retry loop to look for deliveries due by the injected
@@ -225,9 +261,9 @@ func sleep(ctx context.Context, wake <-chan struct{}, d time.Duration) bool {
 func (d *Dispatcher) eventLoop(ctx context.Context) {
 	defer d.wg.Done()
 	for {
-		wait := d.PollInterval
+		wait := d.c.poll
 		if err := d.runEvents(ctx); err != nil && ctx.Err() == nil {
-			d.Logger.Error("fan-out stopped; will resume", "err", err)
+			d.c.log.Error("fan-out stopped; will resume", "err", err)
 			wait = min(wait, 5*time.Second)
 		}
 		if !sleep(ctx, d.wake, wait) {
@@ -253,7 +289,7 @@ func (d *Dispatcher) runEvents(ctx context.Context) error {
 
 // runEvent fans out one event from its checkpoint on and completes it.
 func (d *Dispatcher) runEvent(ctx context.Context, ev *tocsin.Event) error {
-	log := d.Logger.With("event", ev.Seq, "alert", ev.AlertID)
+	log := d.c.log.With("event", ev.Seq, "alert", ev.AlertID)
 	a, err := d.Alerts.FindAlertByID(ctx, ev.AlertID)
 	if tocsin.ErrorCode(err) == tocsin.ENOTFOUND {
 		// Nothing can ever be sent for it; waiting would block every later event.
@@ -274,10 +310,10 @@ func (d *Dispatcher) runEvent(ctx context.Context, ev *tocsin.Event) error {
 	if d.Live != nil && ev.Seq > d.liveSeq {
 		n := d.Live.Publish(ev.Seq, areas, msgs.frame)
 		d.liveSeq = ev.Seq
-		d.Metrics.delivered(tocsin.ChannelSSE, n, d.Now().Sub(ev.CreatedAt))
+		d.Metrics.delivered(tocsin.ChannelSSE, n, d.c.now().Sub(ev.CreatedAt))
 	}
 
-	subs := d.Matcher.Matching(areas, a)
+	subs := d.c.matcher.Matching(areas, a)
 	i := sort.Search(len(subs), func(i int) bool { return subs[i].Seq > ev.Checkpoint })
 	subs = subs[i:]
 	if err := d.fanOut(ctx, ev, msgs, subs); err != nil {
@@ -303,6 +339,9 @@ func (d *Dispatcher) areas(ctx context.Context, a *tocsin.Alert, log *slog.Logge
 	areas := a.Shapes()
 	if a.MsgType != "Update" && a.MsgType != "Cancel" {
 		return areas, nil
+	}
+	if log == nil {
+		log = slog.Default()
 	}
 	for _, ref := range a.References {
 		id := referencedID(ref)
@@ -346,7 +385,7 @@ func newMessages(ev *tocsin.Event, a *tocsin.Alert) (*messages, error) {
 		}
 	}
 	for _, lang := range langs {
-		body, err := json.Marshal(tocsin.Message{Type: ev.Type, Alert: a.ForLanguage([]string{lang})})
+		body, err := json.Marshal(tocsin.Message{Type: ev.Type, Alert: a.Public().ForLanguage([]string{lang})})
 		if err != nil {
 			return nil, fmt.Errorf("render message in %q: %w", lang, err)
 		}
@@ -401,8 +440,8 @@ func (d *Dispatcher) fanOut(ctx context.Context, ev *tocsin.Event, msgs *message
 		}
 	}()
 	for len(subs) > 0 || len(inflight) > 0 {
-		for len(subs) > 0 && len(inflight) < d.Window {
-			n := min(d.ShardSize, len(subs))
+		for len(subs) > 0 && len(inflight) < d.c.window {
+			n := min(d.c.shardSize, len(subs))
 			shard := subs[:n:n]
 			subs = subs[n:]
 			ch := make(chan shardResult, 1)
@@ -450,7 +489,7 @@ func (d *Dispatcher) firstAttempt(ctx context.Context, ev *tocsin.Event, msgs *m
 	if ctx.Err() != nil {
 		return nil
 	}
-	now := d.Now()
+	now := d.c.now()
 	del := &tocsin.Delivery{
 		ID:             out.ID,
 		EventSeq:       ev.Seq,
@@ -469,7 +508,7 @@ func (d *Dispatcher) firstAttempt(ctx context.Context, ev *tocsin.Event, msgs *m
 // worker slot are free, in that order, so that sends queued behind a busy
 // host hold no worker.
 func (d *Dispatcher) send(ctx context.Context, sub *tocsin.Subscription, out *Outgoing) (retry bool, err error) {
-	sender := d.Senders[sub.Channel.Type]
+	sender := d.c.senders[sub.Channel.Type]
 	if sender == nil {
 		return false, fmt.Errorf("no sender for channel %q", sub.Channel.Type)
 	}
@@ -484,8 +523,8 @@ func (d *Dispatcher) send(ctx context.Context, sub *tocsin.Subscription, out *Ou
 		return true, ctx.Err()
 	}
 	d.Metrics.sending(1)
-	out.Timestamp = d.Now()
-	sctx, cancel := context.WithTimeout(ctx, d.Timeout)
+	out.Timestamp = d.c.now()
+	sctx, cancel := context.WithTimeout(ctx, d.c.timeout)
 	retry, err = sender.Send(sctx, sub, out)
 	cancel()
 	d.Metrics.sending(-1)
@@ -509,7 +548,7 @@ const maxLastError = 1000
 // failure that retrying cannot fix, or gone, in which case the subscription
 // is disabled too.
 func (d *Dispatcher) record(ctx context.Context, ev *tocsin.Event, sub *tocsin.Subscription, del *tocsin.Delivery, retry bool, err error) {
-	now := d.Now()
+	now := d.c.now()
 	del.Attempts++
 	del.UpdatedAt = now
 	del.NextAttemptAt = time.Time{}
@@ -520,12 +559,12 @@ func (d *Dispatcher) record(ctx context.Context, ev *tocsin.Event, sub *tocsin.S
 		return
 	}
 	del.LastError = clip(err.Error(), maxLastError)
-	log := d.Logger.With("delivery", del.ID, "attempts", del.Attempts)
+	log := d.c.log.With("delivery", del.ID, "attempts", del.Attempts)
 	switch {
 	case errors.Is(err, ErrGone):
 		del.State = tocsin.DeliveryGone
 		d.Metrics.outcome(ch, OutcomeGone, 1)
-		d.Matcher.Remove(sub.Seq)
+		d.c.matcher.Remove(sub.Seq)
 		if derr := d.Subscriptions.DisableSubscription(ctx, sub.ID, del.LastError); derr != nil {
 			log.Error("disable gone subscription", "subscription", sub.ID, "err", derr)
 		}
@@ -557,20 +596,20 @@ func (d *Dispatcher) retryLoop(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		wait := d.PollInterval
+		wait := d.c.poll
 		switch {
 		case err != nil:
-			d.Logger.Error("retries stopped; will resume", "err", err)
+			d.c.log.Error("retries stopped; will resume", "err", err)
 			wait = min(wait, 5*time.Second)
-		case n >= d.RetryBatch:
+		case n >= d.c.retryBatch:
 			continue // more are due
 		default:
 			next, err := d.Outbox.NextDueAt(ctx)
 			if err != nil {
-				d.Logger.Error("next due delivery", "err", err)
+				d.c.log.Error("next due delivery", "err", err)
 				wait = min(wait, 5*time.Second)
 			} else if !next.IsZero() {
-				wait = min(wait, max(next.Sub(d.Now()), 10*time.Millisecond))
+				wait = min(wait, max(next.Sub(d.c.now()), 10*time.Millisecond))
 			}
 		}
 		if !sleep(ctx, d.tick, wait) {
@@ -582,7 +621,7 @@ func (d *Dispatcher) retryLoop(ctx context.Context) {
 // runDue resends one batch of due deliveries and stores their outcomes. It
 // returns how many it took.
 func (d *Dispatcher) runDue(ctx context.Context) (int, error) {
-	due, err := d.Outbox.DueDeliveries(ctx, d.Now(), d.RetryBatch)
+	due, err := d.Outbox.DueDeliveries(ctx, d.c.now(), d.c.retryBatch)
 	if err != nil {
 		return 0, fmt.Errorf("due deliveries: %w", err)
 	}
@@ -595,8 +634,8 @@ func (d *Dispatcher) runDue(ctx context.Context) (int, error) {
 			return len(due), err
 		}
 		if reason != "" {
-			d.Logger.Warn("delivery dead-lettered", "delivery", del.ID, "reason", reason)
-			del.State, del.LastError, del.UpdatedAt = tocsin.DeliveryDead, reason, d.Now()
+			d.c.log.Warn("delivery dead-lettered", "delivery", del.ID, "reason", reason)
+			del.State, del.LastError, del.UpdatedAt = tocsin.DeliveryDead, reason, d.c.now()
 			del.NextAttemptAt = time.Time{}
 			d.Metrics.outcome(del.Channel, OutcomeDead, 1)
 			if err := d.Outbox.UpdateDelivery(ctx, del); err != nil {
@@ -612,7 +651,7 @@ func (d *Dispatcher) runDue(ctx context.Context) (int, error) {
 			}
 			d.record(ctx, msgs.ev, sub, del, retry, err)
 			if err := d.Outbox.UpdateDelivery(ctx, del); err != nil {
-				d.Logger.Error("update delivery", "delivery", del.ID, "err", err)
+				d.c.log.Error("update delivery", "delivery", del.ID, "err", err)
 			}
 		})
 	}

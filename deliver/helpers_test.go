@@ -223,3 +223,22 @@ func start(tb testing.TB, d *Dispatcher, st *store) {
 func (s *store) done(seq int64) func() bool {
 	return func() bool { return s.event(seq).Done }
 }
+
+// newHeldReceiver returns a receiver that holds every request until release
+// is called (then answers code) or the client hangs up. Release is also
+// called at cleanup, so that a failed test cannot hang closing the server.
+func newHeldReceiver(tb testing.TB, code int) (rc *receiver, release func()) {
+	tb.Helper()
+	ch := make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(ch) }) }
+	rc = newReceiver(tb, func(w http.ResponseWriter, r *http.Request, _ int) {
+		select {
+		case <-ch:
+			w.WriteHeader(code)
+		case <-r.Context().Done():
+		}
+	})
+	tb.Cleanup(release)
+	return rc, release
+}

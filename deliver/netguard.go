@@ -192,6 +192,9 @@ func checkURL(ctx context.Context, raw string, allowPrivate bool, lookup func(ct
 		if len(addrs) == 0 {
 			return invalid("host %s has no addresses", host)
 		}
+		for i, ip := range addrs {
+			addrs[i] = ip.Unmap() // A records come back IPv4-mapped
+		}
 	}
 	for _, ip := range addrs {
 		if r := blockedReason(ip); r != "" {

@@ -190,4 +190,3 @@ func TestNoRedirects(t *testing.T) {
 		t.Errorf("redirect target got %d requests", n)
 	}
 }
-

@@ -163,10 +163,21 @@ func (s *Server) handleListAlerts(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
+	if !isPublisher(r) {
+		for i, a := range alerts {
+			alerts[i] = a.Public()
+		}
+	}
 	if alerts == nil {
 		alerts = []*tocsin.Alert{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"alerts": alerts, "total": total})
+}
+
+// isPublisher reports whether the caller may see who wrote and approved alerts.
+func isPublisher(r *http.Request) bool {
+	_, err := tocsin.Require(r.Context(), tocsin.RolePublisher)
+	return err == nil
 }
 
 // visible reports whether the caller may see a: published alerts are public;
@@ -195,6 +206,9 @@ func (s *Server) handleGetAlert(w http.ResponseWriter, r *http.Request) {
 	a := s.findVisibleAlert(w, r)
 	if a == nil {
 		return
+	}
+	if !isPublisher(r) {
+		a = a.Public()
 	}
 	if lang := r.URL.Query().Get("lang"); lang != "" {
 		a = a.ForLanguage(strings.Split(lang, ","))

@@ -47,7 +47,11 @@ func (s *Server) handleCreateSubscription(w http.ResponseWriter, r *http.Request
 		s.Error(w, r, err)
 		return
 	}
-	s.Matcher.Add(sub)
+	if err := s.Matcher.Add(sub); err != nil {
+		// Validated shapes always index; this is a bug, but the
+		// subscription is stored and will load at the next start.
+		s.Logger.Error("index subscription", "subscription", sub.ID, "err", err)
+	}
 	w.Header().Set("Location", "/api/v1/subscriptions/"+sub.ID)
 	writeJSON(w, http.StatusCreated, map[string]string{"id": sub.ID, "token": token, "secret": sub.Secret})
 }

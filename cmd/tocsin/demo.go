@@ -82,7 +82,9 @@ func loadDemo(ctx context.Context, db *sqlite.DB, srv *http.Server, matcher *del
 		if _, err := subs.CreateSubscription(ctx, sub); err != nil {
 			return err
 		}
-		matcher.Add(sub)
+		if err := matcher.Add(sub); err != nil {
+			return err
+		}
 		srv.Demo.AddSecret(s.inbox, sub.Secret)
 	}
 

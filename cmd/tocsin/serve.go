@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -86,7 +87,10 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 	outbox := sqlite.NewOutbox(db)
 
 	matcher := deliver.NewMatcher()
-	if err := matcher.Load(ctx, subs); err != nil {
+	if err := matcher.Load(ctx, subs); errors.Is(err, deliver.ErrUnindexable) {
+		// One damaged row must not stop delivery to everyone else.
+		logger.Error("some subscriptions could not be indexed and get no alerts", "err", err)
+	} else if err != nil {
 		return fmt.Errorf("load subscriptions: %w", err)
 	}
 	broker := sse.NewBroker(sse.Config{Heartbeat: c.Heartbeat, MaxStreams: c.MaxStreams, Logger: logger.With("component", "sse")})
