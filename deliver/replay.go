@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/tocsin/tocsin"
+
 	"github.com/tocsin/tocsin/geo"
 )
 
@@ -28,7 +30,9 @@ func (d *Dispatcher) Replay(ctx context.Context, after int64, area geo.Shape, la
 		for _, ev := range evs {
 			after = ev.Seq
 			a, err := d.Alerts.FindAlertByID(ctx, ev.AlertID)
-			if err != nil {
+			if tocsin.ErrorCode(err) == tocsin.ENOTFOUND {
+				continue // as the fan-out does: a missing alert is skipped, not fatal
+			} else if err != nil {
 				return fmt.Errorf("replay event %d: %w", ev.Seq, err)
 			}
 			areas, err := d.areas(ctx, a, log)
