@@ -13,13 +13,25 @@ type ChannelType string
 // The channel types. Live streams (SSE) carry no subscription row.
 const (
 	ChannelWebhook ChannelType = "webhook"
+	ChannelWebPush ChannelType = "webpush"
+	ChannelEmail   ChannelType = "email"
 	ChannelSSE     ChannelType = "sse"
 )
 
-// Channel is where a subscription's alerts go.
+// Channel is where a subscription's alerts go: a webhook URL, a Web Push
+// endpoint with the browser's keys, or an email address.
 type Channel struct {
-	Type ChannelType `json:"type"`
-	URL  string      `json:"url,omitempty"`
+	Type     ChannelType `json:"type"`
+	URL      string      `json:"url,omitempty"`      // webhook
+	Endpoint string      `json:"endpoint,omitempty"` // webpush: the push service URL
+	Keys     *PushKeys   `json:"keys,omitempty"`     // webpush: the browser's keys
+	Address  string      `json:"address,omitempty"`  // email
+}
+
+// PushKeys are a browser's Web Push subscription keys (RFC 8291), base64url.
+type PushKeys struct {
+	P256dh string `json:"p256dh"`
+	Auth   string `json:"auth"`
 }
 
 // SubscriptionState says whether alerts still go out to a subscription.
@@ -28,6 +40,7 @@ type SubscriptionState string
 // The subscription states.
 const (
 	SubscriptionActive   SubscriptionState = "active"
+	SubscriptionPending  SubscriptionState = "pending"  // waiting for the owner to confirm (email double opt-in)
 	SubscriptionDisabled SubscriptionState = "disabled" // the endpoint said 410 Gone
 )
 

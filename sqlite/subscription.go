@@ -92,11 +92,12 @@ func (s *SubscriptionService) CreateSubscription(ctx context.Context, sub *tocsi
 	area, _ := json.Marshal(storedArea{Circle: sub.Area.Circle, Polygon: sub.Area.Polygon})
 	langs, _ := json.Marshal(sub.Languages)
 	cats, _ := json.Marshal(sub.Categories)
+	channel, _ := json.Marshal(sub.Channel)
 	err := s.db.update(ctx, func(tx *Tx) error {
 		sub.CreatedAt = tx.now
-		res, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (id, area, languages, min_severity, categories, channel_type, channel_url, secret, token_hash, state, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			sub.ID, string(area), string(langs), string(sub.MinSeverity), string(cats), string(sub.Channel.Type), sub.Channel.URL, sub.Secret, hashSecret(token), string(sub.State), nanos(tx.now))
+		res, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (id, area, languages, min_severity, categories, channel_type, channel_url, channel, secret, token_hash, state, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sub.ID, string(area), string(langs), string(sub.MinSeverity), string(cats), string(sub.Channel.Type), sub.Channel.URL, string(channel), sub.Secret, hashSecret(token), string(sub.State), nanos(tx.now))
 		if err != nil {
 			return err
 		}
@@ -153,14 +154,19 @@ func (s *SubscriptionService) DisableSubscription(ctx context.Context, id, reaso
 	return nil
 }
 
-const subscriptionColumns = `seq, id, area, languages, min_severity, categories, channel_type, channel_url, secret, state, created_at`
+const subscriptionColumns = `seq, id, area, languages, min_severity, categories, channel_type, channel_url, channel, secret, state, created_at`
 
 func scanSubscription(s scanner) (*tocsin.Subscription, error) {
 	var sub tocsin.Subscription
-	var area, langs, minSev, cats, chType, state string
+	var area, langs, minSev, cats, chType, channel, state string
 	var created int64
-	if err := s.Scan(&sub.Seq, &sub.ID, &area, &langs, &minSev, &cats, &chType, &sub.Channel.URL, &sub.Secret, &state, &created); err != nil {
+	if err := s.Scan(&sub.Seq, &sub.ID, &area, &langs, &minSev, &cats, &chType, &sub.Channel.URL, &channel, &sub.Secret, &state, &created); err != nil {
 		return nil, err
+	}
+	if channel != "" {
+		if err := json.Unmarshal([]byte(channel), &sub.Channel); err != nil {
+			return nil, fmt.Errorf("subscription %s channel: %w", sub.ID, err)
+		}
 	}
 	var a storedArea
 	if err := json.Unmarshal([]byte(area), &a); err != nil {
@@ -173,7 +179,10 @@ func scanSubscription(s scanner) (*tocsin.Subscription, error) {
 	if err := json.Unmarshal([]byte(cats), &sub.Categories); err != nil {
 		return nil, fmt.Errorf("subscription %s categories: %w", sub.ID, err)
 	}
-	sub.MinSeverity, sub.Channel.Type, sub.State = tocsin.Severity(minSev), tocsin.ChannelType(chType), tocsin.SubscriptionState(state)
+	sub.MinSeverity, sub.State = tocsin.Severity(minSev), tocsin.SubscriptionState(state)
+	if sub.Channel.Type == "" {
+		sub.Channel.Type = tocsin.ChannelType(chType)
+	}
 	sub.CreatedAt = fromNanos(created)
 	return &sub, nil
 }
