@@ -20,6 +20,10 @@ const (
 	AlertPublished       AlertState = "published"
 	AlertSuperseded      AlertState = "superseded"
 	AlertCancelled       AlertState = "cancelled"
+	// AlertUnmatched is an imported Cancel whose alerts tocsin has not (yet)
+	// received: kept, listed for admins, never sent, and applied when one
+	// of those alerts arrives.
+	AlertUnmatched AlertState = "unmatched"
 )
 
 // Alert is one message, shaped after CAP 1.2: one Info per language and one
@@ -43,6 +47,9 @@ type Alert struct {
 	CancelledAt *time.Time  `json:"cancelled_at,omitempty"`
 	Language    string      `json:"language,omitempty"` // set when the alert is rendered for one language
 	Extra       *AlertLinks `json:"links,omitempty"`
+	// Source is set on alerts imported from CAP (from a partner or a relayed
+	// feed): where they came from and their CAP identity.
+	Source *AlertSource `json:"source,omitempty"`
 }
 
 // AlertLinks are the URLs a client follows from an alert.

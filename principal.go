@@ -6,7 +6,9 @@ import (
 )
 
 // Role is what a principal may do. Roles are ordered: each includes the ones
-// below it (admin ⊇ publisher ⊇ verifier ⊇ reporter).
+// below it (admin ⊇ publisher ⊇ verifier ⊇ reporter). The partner role
+// stands apart from that order: a partner may only import CAP alerts
+// (POST /api/v1/cap), and no other role includes it.
 type Role string
 
 // The roles.
@@ -15,18 +17,28 @@ const (
 	RoleVerifier  Role = "verifier"
 	RolePublisher Role = "publisher"
 	RoleAdmin     Role = "admin"
+	// RolePartner is a partner network or agency that posts CAP alerts. Its
+	// tokens are made with its registration (PartnerService.CreatePartner).
+	RolePartner Role = "partner"
 )
 
 var roleRank = map[Role]int{RoleReporter: 1, RoleVerifier: 2, RolePublisher: 3, RoleAdmin: 4}
 
 // Valid reports whether r is one of the defined roles.
-func (r Role) Valid() bool { return roleRank[r] > 0 }
+func (r Role) Valid() bool { return roleRank[r] > 0 || r == RolePartner }
 
-// Includes reports whether a principal with role r may act as min.
-func (r Role) Includes(min Role) bool { return roleRank[r] >= roleRank[min] && roleRank[min] > 0 }
+// Includes reports whether a principal with role r may act as min. A
+// partner includes only itself, and only a partner includes the partner role.
+func (r Role) Includes(min Role) bool {
+	if r == RolePartner || min == RolePartner {
+		return r == min
+	}
+	return roleRank[r] >= roleRank[min] && roleRank[min] > 0
+}
 
-// Roles lists the roles in ascending order of power.
-func Roles() []Role { return []Role{RoleReporter, RoleVerifier, RolePublisher, RoleAdmin} }
+// Roles lists the ordered roles in ascending order of power, then the
+// partner role, which is outside the order.
+func Roles() []Role { return []Role{RoleReporter, RoleVerifier, RolePublisher, RoleAdmin, RolePartner} }
 
 // Principal is whoever holds a bearer token. Each token is its own principal,
 // so the two-person rule compares principal ids.

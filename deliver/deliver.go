@@ -34,6 +34,9 @@ type Outgoing struct {
 	// Timestamp is when this attempt is made; webhook signatures cover it,
 	// so it is fresh on every attempt.
 	Timestamp time.Time
+	// Push is the Web Push form of the message, set for Web Push
+	// subscriptions only: Body is too big for a push service.
+	Push *PushMeta
 }
 
 // Sender sends one message to one subscription over one channel. It is the

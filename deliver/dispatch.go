@@ -26,16 +26,17 @@ type LiveStreams interface {
 
 // The Dispatcher defaults.
 const (
-	DefaultShardSize  = 500
-	DefaultWindow     = 4
-	DefaultWorkers    = 128
-	DefaultTimeout    = 10 * time.Second
-	DefaultPerHost    = 4
-	DefaultHostWait   = time.Minute
-	DefaultBreakAfter = 5
-	DefaultBreakFor   = 30 * time.Second
-	DefaultPoll       = time.Minute
-	DefaultRetryBatch = 100
+	DefaultShardSize   = 500
+	DefaultWindow      = 4
+	DefaultWorkers     = 128
+	DefaultTimeout     = 10 * time.Second
+	DefaultPerHost     = 4
+	DefaultPushPerHost = 64
+	DefaultHostWait    = time.Minute
+	DefaultBreakAfter  = 5
+	DefaultBreakFor    = 30 * time.Second
+	DefaultPoll        = time.Minute
+	DefaultRetryBatch  = 100
 )
 
 // Dispatcher is the fan-out pipeline. Its event loop takes each pending
@@ -84,6 +85,9 @@ type Dispatcher struct {
 	Workers   int           // sends in flight at once, overall
 	Timeout   time.Duration // bound on each send
 	PerHost   int           // sends in flight at once per destination host
+	// PushPerHost is PerHost for Web Push services (FCM, Mozilla, Apple),
+	// which carry every browser of their vendor; default DefaultPushPerHost.
+	PushPerHost int
 	// HostWait bounds how long a send waits for a slot of its host before it
 	// is left to the retry loop (ErrHostBusy), so one busy host cannot hold
 	// a shard's checkpoint for long.
@@ -145,6 +149,7 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	}
 	d.slots = make(chan struct{}, d.c.workers)
 	d.guard = newHostGuard(d.c.perHost, d.c.breakAfter, d.c.breakFor, d.c.hostWait, d.c.now)
+	d.guard.pushHost = orDefault(d.PushPerHost, DefaultPushPerHost)
 	ctx, d.cancel = context.WithCancel(ctx)
 	d.started = true
 	d.wg.Add(2)
@@ -373,10 +378,11 @@ type messages struct {
 	alert  *tocsin.Alert
 	bodies map[string][]byte // JSON of tocsin.Message, by info language
 	frames map[string][]byte
+	push   map[string]*PushMeta // Web Push form, by info language
 }
 
 func newMessages(ev *tocsin.Event, a *tocsin.Alert) (*messages, error) {
-	m := &messages{ev: ev, alert: a, bodies: make(map[string][]byte), frames: make(map[string][]byte)}
+	m := &messages{ev: ev, alert: a, bodies: make(map[string][]byte), frames: make(map[string][]byte), push: make(map[string]*PushMeta)}
 	langs := []string{""}
 	if len(a.Infos) > 0 {
 		langs = langs[:0]
@@ -391,6 +397,9 @@ func newMessages(ev *tocsin.Event, a *tocsin.Alert) (*messages, error) {
 		}
 		m.bodies[lang] = body
 		m.frames[lang] = sseFrame(ev.Seq, "alert", body)
+		if m.push[lang], err = newPushMeta(ev, a, lang); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }
@@ -406,6 +415,15 @@ func (m *messages) key(langs []string) string {
 func (m *messages) body(langs []string) []byte { return m.bodies[m.key(langs)] }
 
 func (m *messages) frame(langs []string) []byte { return m.frames[m.key(langs)] }
+
+// pushFor returns the Web Push form of the message for sub, or nil when sub
+// is not a Web Push subscription.
+func (m *messages) pushFor(sub *tocsin.Subscription) *PushMeta {
+	if sub.Channel.Type != tocsin.ChannelWebPush {
+		return nil
+	}
+	return m.push[m.key(sub.Languages)]
+}
 
 // sseFrame encodes one Server-Sent Events frame. data must hold no newline;
 // JSON from encoding/json holds none.
@@ -484,7 +502,7 @@ func (d *Dispatcher) runShard(ctx context.Context, ev *tocsin.Event, msgs *messa
 // firstAttempt sends an event to one subscription and returns the delivery
 // row to store when it failed, or nil when it was delivered or cancelled.
 func (d *Dispatcher) firstAttempt(ctx context.Context, ev *tocsin.Event, msgs *messages, sub *tocsin.Subscription) *tocsin.Delivery {
-	out := &Outgoing{ID: tocsin.DeliveryID(ev.Seq, sub.Seq), Type: ev.Type, Body: msgs.body(sub.Languages)}
+	out := &Outgoing{ID: tocsin.DeliveryID(ev.Seq, sub.Seq), Type: ev.Type, Body: msgs.body(sub.Languages), Push: msgs.pushFor(sub)}
 	retry, err := d.send(ctx, sub, out)
 	if ctx.Err() != nil {
 		return nil
@@ -644,7 +662,7 @@ func (d *Dispatcher) runDue(ctx context.Context) (int, error) {
 			continue
 		}
 		wg.Go(func() {
-			out := &Outgoing{ID: del.ID, Type: msgs.ev.Type, Body: msgs.body(sub.Languages)}
+			out := &Outgoing{ID: del.ID, Type: msgs.ev.Type, Body: msgs.body(sub.Languages), Push: msgs.pushFor(sub)}
 			retry, err := d.send(ctx, sub, out)
 			if ctx.Err() != nil {
 				return // still retrying and due: redone on the next run

@@ -54,6 +54,7 @@ const (
 // (half-open) whose outcome closes or reopens it.
 type hostGuard struct {
 	perHost   int
+	pushHost  int // perHost for push services, which serve every browser of a vendor
 	threshold int
 	openFor   time.Duration
 	wait      time.Duration // longest wait for a slot before ErrHostBusy
@@ -80,7 +81,11 @@ func newHostGuard(perHost, threshold int, openFor, wait time.Duration, now func(
 func (g *hostGuard) state(host string) *hostState {
 	h := g.hosts[host]
 	if h == nil {
-		h = &hostState{slots: make(chan struct{}, g.perHost)}
+		n := g.perHost
+		if strings.HasPrefix(host, pushKeyPrefix) && g.pushHost > 0 {
+			n = g.pushHost
+		}
+		h = &hostState{slots: make(chan struct{}, n)}
 		g.hosts[host] = h
 	}
 	h.users++
@@ -190,10 +195,15 @@ func (g *hostGuard) release(host string, h *hostState, probe bool, r hostResult)
 }
 
 // hostKey names the destination a subscription's sends go to, for the
-// per-host limits: the URL's lower-cased host and port (default port made
-// explicit), or the channel type for channels without a URL.
+// per-host limits: the webhook URL's or push endpoint's lower-cased host
+// and port (default port made explicit), or the channel type for channels
+// without a URL.
 func hostKey(sub *tocsin.Subscription) string {
-	u, err := url.Parse(sub.Channel.URL)
+	raw, prefix := sub.Channel.URL, ""
+	if sub.Channel.Type == tocsin.ChannelWebPush {
+		raw, prefix = sub.Channel.Endpoint, pushKeyPrefix
+	}
+	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return string(sub.Channel.Type)
 	}
@@ -204,5 +214,9 @@ func hostKey(sub *tocsin.Subscription) string {
 			port = "443"
 		}
 	}
-	return net.JoinHostPort(host, port)
+	return prefix + net.JoinHostPort(host, port)
 }
+
+// pushKeyPrefix marks the host keys of push services: every Chrome
+// subscriber shares one FCM host, so they get their own, larger limit.
+const pushKeyPrefix = "push:"

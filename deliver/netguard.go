@@ -142,11 +142,27 @@ func CheckURL(ctx context.Context, raw string, allowPrivate bool) error {
 	return checkURL(ctx, raw, allowPrivate, net.DefaultResolver.LookupNetIP)
 }
 
+// CheckPushEndpoint checks a Web Push endpoint when a subscription is
+// created, as CheckURL checks a webhook URL, and also requires https
+// (RFC 8030 §8), except that allowPrivate, meant for tests against a local
+// push service, lets http through as well.
+func CheckPushEndpoint(ctx context.Context, raw string, allowPrivate bool) error {
+	if u, err := url.Parse(raw); err == nil && !allowPrivate && !strings.EqualFold(u.Scheme, "https") && u.Scheme != "" {
+		return tocsin.Errorf(tocsin.EINVALID, "push endpoint must use https, not %s", u.Scheme)
+	}
+	return checkURLAs(ctx, "push endpoint", raw, allowPrivate, net.DefaultResolver.LookupNetIP)
+}
+
 // checkURL is CheckURL with the resolver passed in, for tests that must not
 // need DNS.
 func checkURL(ctx context.Context, raw string, allowPrivate bool, lookup func(ctx context.Context, network, host string) ([]netip.Addr, error)) error {
+	return checkURLAs(ctx, "webhook URL", raw, allowPrivate, lookup)
+}
+
+// checkURLAs is checkURL for a URL its messages call what.
+func checkURLAs(ctx context.Context, what, raw string, allowPrivate bool, lookup func(ctx context.Context, network, host string) ([]netip.Addr, error)) error {
 	invalid := func(format string, args ...any) error {
-		return tocsin.Errorf(tocsin.EINVALID, "webhook URL "+format, args...)
+		return tocsin.Errorf(tocsin.EINVALID, what+" "+format, args...)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tocsin/tocsin"
+	"github.com/tocsin/tocsin/cap"
 	"github.com/tocsin/tocsin/deliver"
 	"github.com/tocsin/tocsin/geo"
 	"github.com/tocsin/tocsin/sse"
@@ -53,6 +54,12 @@ type Server struct {
 	Replay func(ctx context.Context, after int64, area geo.Shape, langs []string, write func(seq int64, frame []byte) error) error
 	// CheckURL decides whether a webhook URL may be used.
 	CheckURL func(ctx context.Context, raw string) error
+	// CheckPushEndpoint decides whether a Web Push endpoint may be used;
+	// nil means deliver.CheckPushEndpoint without private addresses.
+	CheckPushEndpoint func(ctx context.Context, raw string) error
+	// VAPIDPublicKey is the application server key browsers subscribe to
+	// Web Push with (base64url); empty when Web Push is off.
+	VAPIDPublicKey string
 	// Gatherer is exposed at /metrics.
 	Gatherer prometheus.Gatherer
 	// Limits are the request rates per anonymous client and class of
@@ -62,6 +69,26 @@ type Server struct {
 	Demo *DemoInbox
 	// ClientKeyRotation is how often the key that hashes client addresses changes.
 	ClientKeyRotation time.Duration
+
+	// CAP imports partners' CAP messages and exports alerts and feeds;
+	// Partners finds the partner of a token. Both are needed by the CAP
+	// routes and feeds.
+	CAP      tocsin.CAPService
+	Partners tocsin.PartnerService
+	// Signer signs exported CAP documents; without one they are served unsigned.
+	Signer *cap.Signer
+	// SenderName is the network's name as people know it, written in CAP
+	// <senderName> and feed titles; optional.
+	SenderName string
+	// PublicURL is the address the public reaches the server at, such as
+	// https://alerts.example.org, used for links in feeds and messages; the
+	// listening address when empty.
+	PublicURL string
+	// Email sends the confirmation emails of email subscriptions, and
+	// SubscriptionTokens keeps their confirm and unsubscribe tokens; email
+	// subscriptions are refused when either is nil.
+	Email              *deliver.EmailSender
+	SubscriptionTokens tocsin.SubscriptionTokenService
 
 	ln      net.Listener
 	srv     *http.Server
@@ -153,12 +180,25 @@ func (s *Server) Handler() http.Handler {
 	route("POST /api/v1/alerts/{id}/cancel", "api", s.handleCancelAlert)
 	route("POST /api/v1/subscriptions", "subscribe", s.handleCreateSubscription)
 	route("DELETE /api/v1/subscriptions/{id}", "api", s.handleDeleteSubscription)
+	route("GET /api/v1/subscriptions/{id}/confirm", "api", s.handleConfirmPage)
+	route("POST /api/v1/subscriptions/{id}/confirm", "api", s.handleConfirmSubscription)
+	route("GET /api/v1/subscriptions/{id}/unsubscribe", "api", s.handleUnsubscribePage)
+	route("POST /api/v1/subscriptions/{id}/unsubscribe", "api", s.handleUnsubscribe)
+	route("GET /api/v1/webpush/vapid-public-key", "api", s.handleVAPIDPublicKey)
 	route("GET /api/v1/stream", "stream", s.handleStream)
 	route("POST /api/v1/zones", "api", s.handleCreateZone)
 	route("GET /api/v1/zones", "api", s.handleListZones)
 	route("GET /api/v1/zones/{id}", "api", s.handleGetZone)
 	route("GET /api/v1/deliveries", "api", s.handleListDeliveries)
 	route("GET /api/v1/audit", "api", s.handleListAudit)
+	route("GET /api/v1/alerts/{id}/cap.xml", "api", s.needCAP(s.handleAlertCAP))
+	route("GET /api/v1/cap/certificate.pem", "api", s.handleCAPCertificate)
+	route("GET /api/v1/cap/unmatched", "api", s.needCAP(s.handleListUnmatched))
+	route("GET /api/v1/cap/{sender}/{identifier...}", "api", s.needCAP(s.handleCAPByIdentity))
+	route("POST /api/v1/cap", "api", s.needCAP(s.handleImportCAP))
+	route("GET /api/v1/partners", "api", s.needCAP(s.handleListPartners))
+	route("GET /feeds/alerts.atom", "api", s.needCAP(s.handleAtomFeed))
+	route("GET /feeds/alerts.geojson", "api", s.needCAP(s.handleGeoJSONFeed))
 	route("GET /api/v1/openapi.json", "api", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openAPI)

@@ -103,6 +103,7 @@ func MustOpenServer(tb testing.TB, configure ...func(*tocsinhttp.Server)) *TestS
 	srv.Reports, srv.Incidents, srv.Alerts = sqlite.NewReportService(db), sqlite.NewIncidentService(db), sqlite.NewAlertService(db)
 	srv.Subscriptions, srv.Tokens, srv.Audit = sqlite.NewSubscriptionService(db), tokens, sqlite.NewAuditService(db)
 	srv.Zones, srv.Outbox = sqlite.NewZoneService(db), sqlite.NewOutbox(db)
+	srv.CAP, srv.Partners = sqlite.NewCAPService(db), sqlite.NewPartnerService(db)
 	srv.Matcher = deliver.NewMatcher()
 	srv.Broker = broker
 	for _, fn := range configure {

@@ -42,10 +42,32 @@ func (s *Server) handleCreateSubscription(w http.ResponseWriter, r *http.Request
 			return
 		}
 	}
+	if sub.Channel.Type == tocsin.ChannelWebPush && strings.TrimSpace(sub.Channel.Endpoint) != "" {
+		if err := s.checkPushEndpoint(r.Context(), sub.Channel.Endpoint); err != nil {
+			msg := err.Error()
+			if tocsin.ErrorCode(err) != tocsin.EINTERNAL {
+				msg = tocsin.ErrorMessage(err)
+			}
+			s.Error(w, r, &tocsin.Error{Code: tocsin.EINVALID, Message: "channel.endpoint: " + msg,
+				Fields: []tocsin.FieldError{{Field: "channel.endpoint", Detail: msg}}})
+			return
+		}
+	}
+	if sub.Channel.Type == tocsin.ChannelEmail && (s.Email == nil || s.SubscriptionTokens == nil) {
+		s.Error(w, r, emailUnavailable())
+		return
+	}
 	token, err := s.Subscriptions.CreateSubscription(r.Context(), sub)
 	if err != nil {
 		s.Error(w, r, err)
 		return
+	}
+	if sub.Channel.Type == tocsin.ChannelEmail {
+		// Pending until its owner follows the link in this email.
+		if err := s.startEmailOptIn(r.Context(), sub, token); err != nil {
+			s.Error(w, r, err)
+			return
+		}
 	}
 	if err := s.Matcher.Add(sub); err != nil {
 		// Validated shapes always index; this is a bug, but the
@@ -53,7 +75,7 @@ func (s *Server) handleCreateSubscription(w http.ResponseWriter, r *http.Request
 		s.Logger.Error("index subscription", "subscription", sub.ID, "err", err)
 	}
 	w.Header().Set("Location", "/api/v1/subscriptions/"+sub.ID)
-	writeJSON(w, http.StatusCreated, map[string]string{"id": sub.ID, "token": token, "secret": sub.Secret})
+	writeJSON(w, http.StatusCreated, map[string]string{"id": sub.ID, "token": token, "secret": sub.Secret, "state": string(sub.State)})
 }
 
 func (s *Server) handleDeleteSubscription(w http.ResponseWriter, r *http.Request) {

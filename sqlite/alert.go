@@ -64,6 +64,9 @@ func findAlert(ctx context.Context, q interface {
 // FindAlertByID returns one alert.
 func (s *AlertService) FindAlertByID(ctx context.Context, id string) (*tocsin.Alert, error) {
 	a, err := findAlert(ctx, s.db.read, id)
+	if err == nil {
+		err = attachSources(ctx, s.db.read, a) // imported alerts say where they came from
+	}
 	if err != nil {
 		return nil, fmt.Errorf("find alert: %w", err)
 	}
@@ -109,6 +112,9 @@ func (s *AlertService) FindAlerts(ctx context.Context, f tocsin.AlertFilter) ([]
 	all = all[f.Offset:]
 	if n := limit(f.Limit); len(all) > n {
 		all = all[:n]
+	}
+	if err := attachSources(ctx, s.db.read, all...); err != nil {
+		return nil, 0, fmt.Errorf("find alerts: %w", err)
 	}
 	return all, total, nil
 }
@@ -351,7 +357,7 @@ func (s *AlertService) CancelAlert(ctx context.Context, id string) (*tocsin.Aler
 			return tocsin.Errorf(tocsin.ECONFLICT, "alert %s is %s; only a pending or published alert can be cancelled", id, old.State)
 		}
 		c := &tocsin.Alert{
-			ID: tocsin.NewID("alr"), Sender: old.Sender, Sent: tx.now.Truncate(1e9), Status: old.Status, MsgType: "Cancel", Scope: old.Scope,
+			ID: tocsin.NewID("alr"), Sender: s.db.Sender, Sent: tx.now.Truncate(1e9), Status: old.Status, MsgType: "Cancel", Scope: old.Scope,
 			References: []string{old.ID}, IncidentID: old.IncidentID, Areas: old.Areas, AuthorID: p.ID, CreatedAt: tx.now,
 		}
 		for _, in := range old.Infos {

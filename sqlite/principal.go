@@ -32,7 +32,9 @@ func (s *TokenService) CreateToken(ctx context.Context, name string, role tocsin
 	if name == "" || len(name) > 100 {
 		p.Add("name", "is required, at most 100 characters")
 	}
-	if !role.Valid() {
+	if role == tocsin.RolePartner {
+		p.Add("role", "a partner's token comes with its registration: use tocsin partner add")
+	} else if !role.Valid() {
 		p.Add("role", "must be one of reporter, verifier, publisher, admin")
 	}
 	if err := p.Err(); err != nil {

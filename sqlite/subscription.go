@@ -71,8 +71,14 @@ func ValidateSubscription(s *tocsin.Subscription) error {
 		} else if len(s.Channel.URL) > 2000 {
 			p.Add("channel.url", "is longer than 2000 characters")
 		}
+	case tocsin.ChannelWebPush:
+		validatePushChannel(&p, &s.Channel)
+	case tocsin.ChannelEmail:
+		if msg := validateEmailAddress(s.Channel.Address); msg != "" {
+			p.Add("channel.address", "%s", msg)
+		}
 	default:
-		p.Add("channel.type", "must be webhook")
+		p.Add("channel.type", "must be webhook, webpush or email")
 	}
 	return p.Err()
 }
@@ -87,6 +93,9 @@ func (s *SubscriptionService) CreateSubscription(ctx context.Context, sub *tocsi
 		return "", fmt.Errorf("create subscription: %w", err)
 	}
 	sub.ID, sub.State = tocsin.NewID("sub"), tocsin.SubscriptionActive
+	if sub.Channel.Type == tocsin.ChannelEmail {
+		sub.State = tocsin.SubscriptionPending // double opt-in: nothing is sent until confirmed
+	}
 	sub.Secret = "whsec_" + base64.StdEncoding.EncodeToString(key[:])
 	token := tocsin.NewSecret("subtok")
 	area, _ := json.Marshal(storedArea{Circle: sub.Area.Circle, Polygon: sub.Area.Polygon})

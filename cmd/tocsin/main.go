@@ -4,6 +4,9 @@
 //	tocsin serve [--addr 127.0.0.1:8080] [--data DIR] [--demo] [--allow-private-webhooks]
 //	tocsin token create --data DIR --role reporter|verifier|publisher|admin --name NAME
 //	tocsin audit verify --data DIR
+//	tocsin partner add --data DIR --name NAME --sender SENDER [--cert FILE] [--publish direct|review]
+//	tocsin cap validate FILE
+//	tocsin cap verify-signature FILE [--cert FILE] [--data DIR]
 //	tocsin version
 package main
 
@@ -31,6 +34,9 @@ Usage:
   tocsin token create [flags]   create a bearer token (shown once)
   tocsin audit verify [flags]   check the audit chain
   tocsin bench fanout [flags]   measure one alert's fan-out to webhooks and live streams
+  tocsin partner add [flags]    register a partner that posts CAP alerts (token shown once)
+  tocsin cap validate FILE      check a CAP 1.2 document
+  tocsin cap verify-signature FILE [--cert FILE]  check a CAP document's signature
   tocsin version                print the version
 
 Run "tocsin COMMAND --help" for a command's flags. Every flag can also be set
@@ -93,6 +99,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runAuditVerify(ctx, rest[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
+	case "partner":
+		return runPartner(ctx, rest, stdout, stderr)
+	case "cap":
+		return runCAP(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "tocsin", tocsin.Version)
 		return nil

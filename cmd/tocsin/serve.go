@@ -33,6 +33,11 @@ type serveConfig struct {
 	Heartbeat            time.Duration
 	LogLevel             string
 	PerHost              int
+	VAPIDSubject         string
+	SMTPURL              string // smtp://[user:pass@]host:port; empty turns email off
+	SMTPFrom             string
+	PublicURL            string // base of links in messages; the listening address when empty
+	CAP                  capConfig
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -48,12 +53,28 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&c.Heartbeat, "heartbeat", 25*time.Second, "interval of keep-alive comments on live streams")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&c.PerHost, "webhook-per-host", deliver.DefaultPerHost, "webhook requests in flight at once to one host")
+	fs.StringVar(&c.VAPIDSubject, "vapid-subject", "mailto:operator@localhost", "Web Push VAPID contact: a mailto: address or an https:// URL where push services can reach the operator")
+	fs.StringVar(&c.SMTPURL, "smtp-url", "", "SMTP server for email subscriptions: smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://…; email is off without it")
+	fs.StringVar(&c.SMTPFrom, "smtp-from", "tocsin@localhost", "sender address of emails")
+	fs.StringVar(&c.PublicURL, "public-url", "", "URL the public reaches this server at, the base of links in emails and feeds (default the listening address)")
+	addCAPFlags(fs, &c.CAP)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkCAPConfig(&c.CAP); err != nil {
 		return err
 	}
 	if c.Sender == "" || strings.ContainsAny(c.Sender, " ,<&") {
 		return fmt.Errorf("%w: --sender must not be empty or contain spaces, commas, < or &", errUsage)
 	}
+	if err := deliver.CheckVAPIDSubject(c.VAPIDSubject); err != nil {
+		return fmt.Errorf("%w: --vapid-subject: %v", errUsage, err)
+	}
+	publicURL, err := checkPublicURL(c.PublicURL)
+	if err != nil {
+		return err
+	}
+	c.PublicURL = publicURL
 	if c.PerHost < 1 || c.PerHost > 1024 {
 		return fmt.Errorf("%w: --webhook-per-host must be from 1 to 1024", errUsage)
 	}
@@ -77,6 +98,10 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 	}
 	defer db.Close()
 	db.Sender, db.LocationDecimals = c.Sender, c.LocationDecimals
+	vapid, err := deliver.LoadVAPIDKeys(filepath.Join(c.Data, "vapid.pem"))
+	if err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -100,16 +125,20 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 	if c.Demo && !c.AllowPrivateWebhooks {
 		logger.Warn("demo mode: webhooks may reach private and loopback addresses, so the demo's own inbox can receive alerts")
 	}
+	client := deliver.NewHTTPClient(allowPrivate, deliver.DefaultTimeout) // webhooks and push endpoints
 	dispatcher := &deliver.Dispatcher{
 		Outbox:        outbox,
 		Alerts:        alerts,
 		Subscriptions: subs,
 		Matcher:       matcher,
-		Senders:       map[tocsin.ChannelType]deliver.Sender{tocsin.ChannelWebhook: &deliver.WebhookSender{Client: deliver.NewHTTPClient(allowPrivate, deliver.DefaultTimeout)}},
-		Live:          broker,
-		Logger:        logger,
-		Metrics:       deliver.NewMetrics(reg),
-		PerHost:       c.PerHost,
+		Senders: map[tocsin.ChannelType]deliver.Sender{
+			tocsin.ChannelWebhook: &deliver.WebhookSender{Client: client},
+			tocsin.ChannelWebPush: &deliver.WebPushSender{Client: client, Keys: vapid, Subject: c.VAPIDSubject},
+		},
+		Live:    broker,
+		Logger:  logger,
+		Metrics: deliver.NewMetrics(reg),
+		PerHost: c.PerHost,
 	}
 	alerts.Notify = dispatcher.Notify
 
@@ -119,13 +148,34 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 	srv.Subscriptions, srv.Tokens, srv.Audit, srv.Outbox, srv.Zones = subs, tokens, sqlite.NewAuditService(db), outbox, sqlite.NewZoneService(db)
 	srv.Matcher, srv.Broker, srv.Replay, srv.Gatherer = matcher, broker, dispatcher.Replay, reg
 	srv.CheckURL = func(ctx context.Context, raw string) error { return deliver.CheckURL(ctx, raw, allowPrivate) }
+	srv.CheckPushEndpoint = func(ctx context.Context, raw string) error { return deliver.CheckPushEndpoint(ctx, raw, allowPrivate) }
+	srv.VAPIDPublicKey = vapid.PublicKey()
+	email, err := newEmailSender(c) // nil without --smtp-url
+	if err != nil {
+		return err
+	}
+	srv.PublicURL, srv.Email, srv.SubscriptionTokens = c.PublicURL, email, subs
 	if c.Demo {
 		srv.Demo = http.NewDemoInbox()
+	}
+	poller, err := wireCAP(&c.CAP, c.Data, db, srv, dispatcher.Notify, logger)
+	if err != nil {
+		return err
 	}
 	if err := srv.Open(); err != nil {
 		return err
 	}
 	defer srv.Close()
+	if email != nil {
+		// Alert emails link to the public URL, by default the address just
+		// opened; the dispatcher gets its own copy, read only after Start.
+		alertEmail := *email
+		if alertEmail.PublicURL = c.PublicURL; alertEmail.PublicURL == "" {
+			alertEmail.PublicURL = srv.URL()
+		}
+		dispatcher.Senders[tocsin.ChannelEmail] = &alertEmail
+		logger.Info("email channel on", "smtp", email.Addr, "from", email.From, "public_url", alertEmail.PublicURL)
+	}
 
 	if c.Demo {
 		if err := loadDemo(ctx, db, srv, matcher, stdout, filepath.Join(c.Data, "demo-tokens.txt")); err != nil {
@@ -136,6 +186,10 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 		return err
 	}
 	defer dispatcher.Close()
+	if err := poller.Start(tocsin.NewContextWithSystem(ctx)); err != nil {
+		return err
+	}
+	defer poller.Close()
 
 	fmt.Fprintf(stdout, "tocsin %s listening on %s (data in %s)\n", tocsin.Version, srv.URL(), c.Data)
 	if f, ok := stdout.(*os.File); ok {
