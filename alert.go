@@ -47,6 +47,14 @@ type Alert struct {
 	CancelledAt *time.Time  `json:"cancelled_at,omitempty"`
 	Language    string      `json:"language,omitempty"` // set when the alert is rendered for one language
 	Extra       *AlertLinks `json:"links,omitempty"`
+	// ProtectedTerms are names, agencies, acronyms and places this alert's
+	// text must carry untranslated and un-recased, beside the glossary's.
+	ProtectedTerms []string `json:"protected_terms,omitempty"`
+	// Template is "<id>@<version>" for alerts rendered from a template.
+	Template string `json:"template,omitempty"`
+	// Warnings tell the publisher what did not happen (a translation the
+	// engine could not make); they are not stored.
+	Warnings []string `json:"warnings,omitempty"`
 	// Source is set on alerts imported from CAP (from a partner or a relayed
 	// feed): where they came from and their CAP identity.
 	Source *AlertSource `json:"source,omitempty"`

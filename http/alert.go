@@ -1,6 +1,7 @@
 package http
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,6 +20,23 @@ type alertRequest struct {
 	IncidentID string         `json:"incident_id"`
 	Infos      []infoRequest  `json:"infos"`
 	Areas      []tocsin.Area  `json:"areas"`
+
+	// Template renders every locale's info from a vetted template with
+	// Params; Urgency, Severity and Certainty override its defaults, and
+	// Expires and TimeZone apply to every info.
+	Template  string            `json:"template"`
+	Params    map[string]string `json:"params"`
+	TimeZone  string            `json:"time_zone"`
+	Urgency   tocsin.Urgency    `json:"urgency"`
+	Severity  tocsin.Severity   `json:"severity"`
+	Certainty tocsin.Certainty  `json:"certainty"`
+	Expires   *time.Time        `json:"expires"`
+	// ProtectedTerms are kept verbatim in templates and machine translation,
+	// with the glossary's.
+	ProtectedTerms []string `json:"protected_terms"`
+	// TranslateTo asks for machine translations into these languages, for
+	// those the alert does not already carry.
+	TranslateTo []string `json:"translate_to"`
 }
 
 // infoRequest is one language of an alert as a publisher writes it; its
@@ -59,10 +77,56 @@ func (s *Server) handleCreateAlert(w http.ResponseWriter, r *http.Request) {
 	for _, ref := range req.References {
 		a.References = append(a.References, alertID(ref))
 	}
+	protected, err := s.protectedTerms(r.Context(), req.ProtectedTerms)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	for _, t := range req.ProtectedTerms {
+		if t = strings.TrimSpace(t); t != "" {
+			a.ProtectedTerms = append(a.ProtectedTerms, t)
+		}
+	}
+	if req.Template != "" {
+		if err := s.renderTemplate(r.Context(), a, &req, protected); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+	}
 	for _, in := range req.Infos {
+		if in.Expires == nil {
+			in.Expires = req.Expires
+		}
 		a.Infos = append(a.Infos, tocsin.Info{Language: in.Language, Category: in.Category, Event: in.Event, Urgency: in.Urgency,
 			Severity: in.Severity, Certainty: in.Certainty, Headline: in.Headline, Description: in.Description,
 			Instruction: in.Instruction, Expires: in.Expires, Provenance: "human"})
+	}
+	if len(req.TranslateTo) > tocsin.MaxInfos {
+		s.Error(w, r, &tocsin.Error{Code: tocsin.EINVALID, Message: "translate_to: too many languages", Fields: []tocsin.FieldError{{Field: "translate_to", Detail: "at most 32 languages"}}})
+		return
+	}
+	for i, l := range req.TranslateTo {
+		if !tocsin.ValidLanguageTag(l) {
+			s.Error(w, r, &tocsin.Error{Code: tocsin.EINVALID, Message: "translate_to: " + l + " is not a language tag",
+				Fields: []tocsin.FieldError{{Field: fmt.Sprintf("translate_to[%d]", i), Detail: "must be a language tag such as es"}}})
+			return
+		}
+	}
+	if len(req.TranslateTo) > 0 && len(a.Infos) > 0 {
+		// Validate before spending engine time on an alert that will be
+		// refused (with CreateAlert's defaults).
+		check := *a
+		if check.MsgType == "" {
+			check.MsgType = "Alert"
+		}
+		if check.Scope == "" {
+			check.Scope = "Public"
+		}
+		if err := check.Validate(); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		s.translate(r.Context(), a, req.TranslateTo, protected)
 	}
 	if err := s.Alerts.CreateAlert(r.Context(), a); err != nil {
 		s.Error(w, r, err)

@@ -20,6 +20,7 @@ import (
 	"github.com/tocsin/tocsin/cap"
 	"github.com/tocsin/tocsin/deliver"
 	"github.com/tocsin/tocsin/geo"
+	"github.com/tocsin/tocsin/lang"
 	"github.com/tocsin/tocsin/sse"
 )
 
@@ -42,7 +43,10 @@ type Server struct {
 	Tokens        tocsin.TokenService
 	Audit         tocsin.AuditService
 	Zones         tocsin.ZoneService
-	Outbox        tocsin.Outbox
+	Glossary      tocsin.GlossaryService
+	// Translator machine-translates free text; nil when no engine is installed.
+	Translator lang.Translator
+	Outbox     tocsin.Outbox
 
 	// Matcher holds the subscriptions; the server adds and removes them as
 	// they are created and deleted.
@@ -186,6 +190,11 @@ func (s *Server) Handler() http.Handler {
 	route("POST /api/v1/subscriptions/{id}/unsubscribe", "api", s.handleUnsubscribe)
 	route("GET /api/v1/webpush/vapid-public-key", "api", s.handleVAPIDPublicKey)
 	route("GET /api/v1/stream", "stream", s.handleStream)
+	route("GET /api/v1/languages", "api", s.handleListLanguages)
+	route("GET /api/v1/templates", "api", s.handleListTemplates)
+	route("GET /api/v1/glossary", "api", s.handleListGlossary)
+	route("POST /api/v1/glossary", "api", s.handleAddGlossary)
+	route("DELETE /api/v1/glossary", "api", s.handleRemoveGlossary)
 	route("POST /api/v1/zones", "api", s.handleCreateZone)
 	route("GET /api/v1/zones", "api", s.handleListZones)
 	route("GET /api/v1/zones/{id}", "api", s.handleGetZone)

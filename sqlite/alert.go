@@ -24,15 +24,15 @@ var _ tocsin.AlertService = (*AlertService)(nil)
 // NewAlertService returns an AlertService on db.
 func NewAlertService(db *DB) *AlertService { return &AlertService{db: db, Notify: func() {}} }
 
-const alertColumns = `id, sender, sent, status, msg_type, scope, refs, incident_id, infos, areas, state, author_id, approved_by, created_at, published_at, cancelled_at`
+const alertColumns = `id, sender, sent, status, msg_type, scope, refs, incident_id, infos, areas, state, author_id, approved_by, created_at, published_at, cancelled_at, protected_terms, template`
 
 func scanAlert(s scanner) (*tocsin.Alert, error) {
 	var a tocsin.Alert
 	var sent, created int64
-	var status, msgType, scope, refs, infos, areas, state string
+	var status, msgType, scope, refs, infos, areas, state, protected string
 	var incident sql.NullString
 	var approvedBy, published, cancelled sql.NullInt64
-	if err := s.Scan(&a.ID, &a.Sender, &sent, &status, &msgType, &scope, &refs, &incident, &infos, &areas, &state, &a.AuthorID, &approvedBy, &created, &published, &cancelled); err != nil {
+	if err := s.Scan(&a.ID, &a.Sender, &sent, &status, &msgType, &scope, &refs, &incident, &infos, &areas, &state, &a.AuthorID, &approvedBy, &created, &published, &cancelled, &protected, &a.Template); err != nil {
 		return nil, err
 	}
 	a.Sent, a.CreatedAt = fromNanos(sent), fromNanos(created)
@@ -47,6 +47,9 @@ func scanAlert(s scanner) (*tocsin.Alert, error) {
 	}
 	if err := json.Unmarshal([]byte(areas), &a.Areas); err != nil {
 		return nil, fmt.Errorf("alert %s areas: %w", a.ID, err)
+	}
+	if err := json.Unmarshal([]byte(protected), &a.ProtectedTerms); err != nil {
+		return nil, fmt.Errorf("alert %s protected terms: %w", a.ID, err)
 	}
 	return &a, nil
 }
@@ -230,9 +233,10 @@ func insertAlert(ctx context.Context, tx *Tx, a *tocsin.Alert) error {
 	if a.IncidentID != "" {
 		incident = a.IncidentID
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO alerts (`+alertColumns+`, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	protected, _ := json.Marshal(nonNil(a.ProtectedTerms))
+	_, err = tx.ExecContext(ctx, `INSERT INTO alerts (`+alertColumns+`, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Sender, nanos(a.Sent), string(a.Status), string(a.MsgType), string(a.Scope), string(refs), incident, string(infos), string(areas),
-		string(a.State), a.AuthorID, a.ApprovedBy, nanos(a.CreatedAt), nullNanos(a.PublishedAt), nullNanos(a.CancelledAt), nullNanos(a.Expires()))
+		string(a.State), a.AuthorID, a.ApprovedBy, nanos(a.CreatedAt), nullNanos(a.PublishedAt), nullNanos(a.CancelledAt), string(protected), a.Template, nullNanos(a.Expires()))
 	return err
 }
 

@@ -230,8 +230,9 @@ type delivery struct {
 		References []string `json:"references"`
 		Language   string   `json:"language"`
 		Infos      []struct {
-			Language string `json:"language"`
-			Headline string `json:"headline"`
+			Language   string `json:"language"`
+			Headline   string `json:"headline"`
+			Provenance string `json:"provenance"`
 		} `json:"infos"`
 	}
 }

@@ -33,6 +33,7 @@ Usage:
   tocsin serve [flags]          run the network (API, live streams, delivery)
   tocsin token create [flags]   create a bearer token (shown once)
   tocsin audit verify [flags]   check the audit chain
+  tocsin glossary add|list|remove   manage protected terms
   tocsin bench fanout [flags]   measure one alert's fan-out to webhooks and live streams
   tocsin partner add [flags]    register a partner that posts CAP alerts (token shown once)
   tocsin cap validate FILE      check a CAP 1.2 document
@@ -97,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%w: audit needs the sub-command verify", errUsage)
 		}
 		return runAuditVerify(ctx, rest[1:], stdout, stderr)
+	case "glossary":
+		return runGlossary(ctx, rest, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
 	case "partner":

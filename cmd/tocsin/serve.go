@@ -32,6 +32,7 @@ type serveConfig struct {
 	MaxStreams           int
 	Heartbeat            time.Duration
 	LogLevel             string
+	MTURL                string
 	PerHost              int
 	VAPIDSubject         string
 	SMTPURL              string // smtp://[user:pass@]host:port; empty turns email off
@@ -52,6 +53,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&c.MaxStreams, "max-streams", 100_000, "most live SSE streams open at once")
 	fs.DurationVar(&c.Heartbeat, "heartbeat", 25*time.Second, "interval of keep-alive comments on live streams")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.MTURL, "mt-url", "", "apertium-apy URL for machine translation (default: run the apertium program if installed)")
 	fs.IntVar(&c.PerHost, "webhook-per-host", deliver.DefaultPerHost, "webhook requests in flight at once to one host")
 	fs.StringVar(&c.VAPIDSubject, "vapid-subject", "mailto:operator@localhost", "Web Push VAPID contact: a mailto: address or an https:// URL where push services can reach the operator")
 	fs.StringVar(&c.SMTPURL, "smtp-url", "", "SMTP server for email subscriptions: smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://…; email is off without it")
@@ -146,6 +148,13 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 	srv.Addr, srv.Logger = c.Addr, logger.With("component", "http")
 	srv.Reports, srv.Incidents, srv.Alerts = sqlite.NewReportService(db), sqlite.NewIncidentService(db), alerts
 	srv.Subscriptions, srv.Tokens, srv.Audit, srv.Outbox, srv.Zones = subs, tokens, sqlite.NewAuditService(db), outbox, sqlite.NewZoneService(db)
+	srv.Glossary = newGlossary(db)
+	if srv.Translator, err = newTranslator(ctx, c.MTURL); err != nil {
+		return err
+	}
+	if srv.Translator == nil {
+		logger.Warn("machine translation is unavailable: install apertium and its pairs, or set --mt-url; alerts go out in the languages written or rendered from templates")
+	}
 	srv.Matcher, srv.Broker, srv.Replay, srv.Gatherer = matcher, broker, dispatcher.Replay, reg
 	srv.CheckURL = func(ctx context.Context, raw string) error { return deliver.CheckURL(ctx, raw, allowPrivate) }
 	srv.CheckPushEndpoint = func(ctx context.Context, raw string) error { return deliver.CheckPushEndpoint(ctx, raw, allowPrivate) }
