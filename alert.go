@@ -52,6 +52,9 @@ type Alert struct {
 	ProtectedTerms []string `json:"protected_terms,omitempty"`
 	// Template is "<id>@<version>" for alerts rendered from a template.
 	Template string `json:"template,omitempty"`
+	// Hold keeps a new alert in pending_approval whatever its severity, so
+	// its translations can be reviewed before it is sent; not stored.
+	Hold bool `json:"-"`
 	// Warnings tell the publisher what did not happen (a translation the
 	// engine could not make); they are not stored.
 	Warnings []string `json:"warnings,omitempty"`
@@ -353,6 +356,10 @@ type AlertService interface {
 	// ApproveAlert publishes a pending alert. EFORBIDDEN when the approver is
 	// its author, ECONFLICT when it is not pending.
 	ApproveAlert(ctx context.Context, id string) (*Alert, error)
+	// ReviseInfo replaces the text of a pending alert's info in one language
+	// with a publisher's, which makes its provenance "human". EFORBIDDEN,
+	// ENOTFOUND, ECONFLICT when the alert is no longer pending, EINVALID.
+	ReviseInfo(ctx context.Context, id, language string, rev InfoRevision) (*Alert, error)
 	// CancelAlert publishes a Cancel referencing the alert and marks it
 	// cancelled; a pending alert is simply withdrawn. ECONFLICT when already cancelled.
 	CancelAlert(ctx context.Context, id string) (*Alert, error)
@@ -360,6 +367,15 @@ type AlertService interface {
 	FindAlertByID(ctx context.Context, id string) (*Alert, error)
 	// FindAlerts returns alerts matching filter, newest first, and the total.
 	FindAlerts(ctx context.Context, filter AlertFilter) ([]*Alert, int, error)
+}
+
+// InfoRevision is a publisher's edit of one language of a pending alert;
+// nil fields stay as they are.
+type InfoRevision struct {
+	Event       *string `json:"event"`
+	Headline    *string `json:"headline"`
+	Description *string `json:"description"`
+	Instruction *string `json:"instruction"`
 }
 
 // AlertFilter selects alerts; nil fields do not filter.

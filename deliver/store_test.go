@@ -280,6 +280,10 @@ func (s *store) CancelAlert(ctx context.Context, id string) (*tocsin.Alert, erro
 	return nil, tocsin.Errorf(tocsin.EINTERNAL, "not in the fake")
 }
 
+func (s *store) ReviseInfo(ctx context.Context, id, language string, rev tocsin.InfoRevision) (*tocsin.Alert, error) {
+	return nil, tocsin.Errorf(tocsin.EINTERNAL, "not in the fake")
+}
+
 func (s *store) FindAlerts(ctx context.Context, f tocsin.AlertFilter) ([]*tocsin.Alert, int, error) {
 	return nil, 0, tocsin.Errorf(tocsin.EINTERNAL, "not in the fake")
 }

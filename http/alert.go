@@ -37,6 +37,9 @@ type alertRequest struct {
 	// TranslateTo asks for machine translations into these languages, for
 	// those the alert does not already carry.
 	TranslateTo []string `json:"translate_to"`
+	// Hold keeps the alert pending whatever its severity, so a publisher can
+	// review its translations (PUT /alerts/{id}/infos/{language}) first.
+	Hold bool `json:"hold"`
 }
 
 // infoRequest is one language of an alert as a publisher writes it; its
@@ -73,7 +76,7 @@ func (s *Server) handleCreateAlert(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	a := &tocsin.Alert{Status: req.Status, MsgType: req.MsgType, Scope: req.Scope, IncidentID: req.IncidentID, Areas: req.Areas}
+	a := &tocsin.Alert{Status: req.Status, MsgType: req.MsgType, Scope: req.Scope, IncidentID: req.IncidentID, Areas: req.Areas, Hold: req.Hold}
 	for _, ref := range req.References {
 		a.References = append(a.References, alertID(ref))
 	}
@@ -342,4 +345,18 @@ func (s *Server) handleCancelAlert(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK // a pending alert was withdrawn
 	}
 	writeJSON(w, status, a)
+}
+
+func (s *Server) handleReviseInfo(w http.ResponseWriter, r *http.Request) {
+	var rev tocsin.InfoRevision
+	if err := decodeJSON(r, &rev); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	a, err := s.Alerts.ReviseInfo(r.Context(), alertID(r.PathValue("id")), r.PathValue("language"), rev)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
 }

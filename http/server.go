@@ -182,6 +182,7 @@ func (s *Server) Handler() http.Handler {
 	route("GET /api/v1/alerts/{id}/preview", "api", s.handlePreviewAlert)
 	route("POST /api/v1/alerts/{id}/approve", "api", s.handleApproveAlert)
 	route("POST /api/v1/alerts/{id}/cancel", "api", s.handleCancelAlert)
+	route("PUT /api/v1/alerts/{id}/infos/{language}", "api", s.handleReviseInfo)
 	route("POST /api/v1/subscriptions", "subscribe", s.handleCreateSubscription)
 	route("DELETE /api/v1/subscriptions/{id}", "api", s.handleDeleteSubscription)
 	route("GET /api/v1/subscriptions/{id}/confirm", "api", s.handleConfirmPage)
@@ -227,7 +228,7 @@ func (s *Server) Handler() http.Handler {
 		// The catch-all shadows the mux's own 405, so find the methods the
 		// path does have.
 		var allow []string
-		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
 			probe := r.Clone(r.Context())
 			probe.Method = m
 			if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/" {
@@ -267,7 +268,7 @@ func (s *Server) headers(next http.Handler) http.Handler {
 			h.Set("Access-Control-Allow-Origin", "*")
 			h.Set("Access-Control-Expose-Headers", "Location, Retry-After")
 			if r.Method == http.MethodOptions {
-				h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+				h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
 				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID")
 				h.Set("Access-Control-Max-Age", "86400")
 				w.WriteHeader(http.StatusNoContent)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tocsin/tocsin"
@@ -170,7 +171,7 @@ func (s *AlertService) CreateAlert(ctx context.Context, a *tocsin.Alert) error {
 			return err
 		}
 		// A Cancel is never held back: withdrawing a warning must not wait.
-		if a.MaxSeverity().Loud() && a.MsgType != "Cancel" {
+		if (a.MaxSeverity().Loud() || a.Hold) && a.MsgType != "Cancel" {
 			return nil
 		}
 		published = true
@@ -292,7 +293,9 @@ func (s *AlertService) ApproveAlert(ctx context.Context, id string) (*tocsin.Ale
 		if a.State != tocsin.AlertPendingApproval {
 			return tocsin.Errorf(tocsin.ECONFLICT, "alert %s is %s, not pending approval", id, a.State)
 		}
-		if a.AuthorID == p.ID {
+		// The two-person rule is for loud alerts; the author of a quiet
+		// one held for review (to check its translations) may send it.
+		if a.AuthorID == p.ID && a.MaxSeverity().Loud() {
 			return tocsin.Errorf(tocsin.EFORBIDDEN, "the author of alert %s cannot approve it: a second publisher must", id)
 		}
 		if err := checkLinks(ctx, tx, a); err != nil {
@@ -385,4 +388,52 @@ func (s *AlertService) CancelAlert(ctx context.Context, id string) (*tocsin.Aler
 		s.Notify()
 	}
 	return out, nil
+}
+
+// ReviseInfo replaces a pending alert's text in one language with a
+// publisher's: a reviewed or corrected translation becomes "human".
+func (s *AlertService) ReviseInfo(ctx context.Context, id, language string, rev tocsin.InfoRevision) (*tocsin.Alert, error) {
+	if _, err := tocsin.Require(ctx, tocsin.RolePublisher); err != nil {
+		return nil, err
+	}
+	var a *tocsin.Alert
+	err := s.db.update(ctx, func(tx *Tx) error {
+		var err error
+		if a, err = findAlert(ctx, tx, id); err != nil {
+			return err
+		}
+		if a.State != tocsin.AlertPendingApproval {
+			return tocsin.Errorf(tocsin.ECONFLICT, "alert %s is %s; publish an Update to change a sent alert", id, a.State)
+		}
+		i := slices.IndexFunc(a.Infos, func(in tocsin.Info) bool { return strings.EqualFold(in.Language, language) })
+		if i < 0 {
+			return tocsin.Errorf(tocsin.ENOTFOUND, "alert %s has no %s text", id, language)
+		}
+		in := &a.Infos[i]
+		before := in.Provenance
+		for _, f := range []struct {
+			v   *string
+			dst *string
+		}{{rev.Event, &in.Event}, {rev.Headline, &in.Headline}, {rev.Description, &in.Description}, {rev.Instruction, &in.Instruction}} {
+			if f.v != nil {
+				*f.dst = *f.v
+			}
+		}
+		in.Provenance = "human"
+		if err := a.Validate(); err != nil {
+			return err
+		}
+		infos, err := json.Marshal(a.Infos)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET infos = ? WHERE id = ?`, string(infos), id); err != nil {
+			return err
+		}
+		return tx.audit(ctx, "alert.revise", id, map[string]any{"language": in.Language, "was": before})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("revise alert: %w", err)
+	}
+	return a, nil
 }

@@ -144,3 +144,44 @@ func TestLanguages(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewTranslation: a publisher holds a quiet alert to review its
+// machine Spanish, corrects it (now "human"), and sends it; the Spanish
+// subscriber gets the corrected text.
+func TestReviewTranslation(t *testing.T) {
+	data := t.TempDir()
+	srv := startTocsin(t, data)
+	base := srv.URL
+	pub := newToken(t, data, "publisher", "Pat")
+	rcv := newReceiver(t)
+	rcv.subscribe(t, base, "", "/lucia", circle(39.7170, -104.9530, 3), "es")
+	var a struct {
+		ID    string     `json:"id"`
+		State string     `json:"state"`
+		Infos []langInfo `json:"infos"`
+	}
+	mustCall(t, 201, "POST", base+"/api/v1/alerts", pub, map[string]any{
+		"status": "Actual", "hold": true, "translate_to": []string{"es"},
+		"infos": []map[string]any{{"language": "en", "category": "Infra", "event": "Power outage", "urgency": "Expected",
+			"severity": "Minor", "certainty": "Observed", "headline": "Power outage on Colfax Avenue"}},
+		"areas": []map[string]any{{"description": "Colfax", "circle": map[string]any{"lat": 39.7170, "lon": -104.9530, "radius_km": 2}}},
+	}, &a)
+	if a.State != "pending_approval" || len(a.Infos) != 2 || a.Infos[1].Provenance != "machine:apertium:eng-spa" {
+		t.Fatalf("held alert %+v", a)
+	}
+	mustCall(t, 200, "PUT", base+"/api/v1/alerts/"+a.ID+"/infos/es", pub, map[string]string{"headline": "Apagón en Colfax Avenue"}, &a)
+	if a.Infos[1].Provenance != "human" || a.Infos[1].Headline != "Apagón en Colfax Avenue" {
+		t.Fatalf("revised info %+v", a.Infos[1])
+	}
+	if n := len(rcv.deliveries()); n != 0 {
+		t.Fatalf("%d deliveries before the held alert was sent", n)
+	}
+	mustCall(t, 200, "POST", base+"/api/v1/alerts/"+a.ID+"/approve", pub, nil, nil) // quiet: its author may send it
+	waitFor(t, 10*time.Second, "the reviewed alert", func() bool { return len(rcv.deliveries()) == 1 })
+	if d := rcv.deliveries()[0]; d.Alert.Infos[0].Headline != "Apagón en Colfax Avenue" || d.Alert.Infos[0].Provenance != "human" {
+		t.Fatalf("delivered %+v", d.Alert.Infos)
+	}
+	if code := call(t, "PUT", base+"/api/v1/alerts/"+a.ID+"/infos/es", pub, map[string]string{"headline": "x"}, nil); code != 409 {
+		t.Fatalf("revising a sent alert got %d, want 409", code)
+	}
+}
