@@ -220,6 +220,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{}))
 	}
 	mux.HandleFunc("GET /{$}", s.handleIndex)
+	mux.Handle("GET /alerts/{id}", s.limit("api", http.HandlerFunc(s.handleAlertPage)))
 	if s.Demo != nil {
 		mux.Handle("POST /demo/inbox/{name}", s.Demo)
 		mux.Handle("GET /demo/inbox", s.Demo)

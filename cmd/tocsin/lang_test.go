@@ -1,6 +1,8 @@
 package main_test
 
 import (
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -126,6 +128,28 @@ func TestLanguages(t *testing.T) {
 		t.Fatalf("the published Spanish info does not say it is machine text: %+v", full.Infos)
 	}
 
+	// The alert's page: Arabic is right-to-left, Accept-Language picks
+	// Spanish, machine text is labelled, no script may run.
+	page := getPage(t, base+"/alerts/"+tpl.ID+"?lang=ar", "")
+	if !strings.Contains(page.body, `<html lang="ar" dir="rtl">`) || !strings.Contains(page.body, `<article lang="ar" dir="rtl">`) ||
+		!strings.Contains(page.csp, "default-src 'none'") || strings.Contains(page.csp, "script-src") {
+		t.Fatalf("Arabic page: CSP %q\n%s", page.csp, page.body)
+	}
+	if page := getPage(t, base+"/alerts/"+human.ID, "es-MX,es;q=0.9"); !strings.Contains(page.body, `<html lang="es" dir="ltr">`) ||
+		!strings.Contains(page.body, "Traducción automática") || !strings.Contains(page.body, "Cherry Creek") {
+		t.Fatalf("Spanish page of the machine-translated alert:\n%s", page.body)
+	}
+	var xss struct{ ID string }
+	mustCall(t, 201, "POST", base+"/api/v1/alerts", pub1, map[string]any{
+		"status": "Test", "infos": []map[string]any{{"language": "en", "category": "Other", "event": "<img src=x onerror=alert(1)>", "urgency": "Unknown",
+			"severity": "Minor", "certainty": "Unknown", "headline": "<script>alert(1)</script>", "instruction": "<img src=x onerror=alert(1)>"}},
+		"areas": []map[string]any{{"description": "<b>x</b>", "circle": map[string]any{"lat": 10, "lon": 10, "radius_km": 1}}},
+	}, &xss)
+	if page := getPage(t, base+"/alerts/"+xss.ID, ""); strings.Contains(page.body, "<script>") || strings.Contains(page.body, "<img") ||
+		strings.Contains(page.body, "<b>x") || !strings.Contains(page.body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Fatalf("user text is not escaped:\n%s", page.body)
+	}
+
 	// Bad template requests name the field.
 	for _, tt := range []struct {
 		body  map[string]any
@@ -184,4 +208,25 @@ func TestReviewTranslation(t *testing.T) {
 	if code := call(t, "PUT", base+"/api/v1/alerts/"+a.ID+"/infos/es", pub, map[string]string{"headline": "x"}, nil); code != 409 {
 		t.Fatalf("revising a sent alert got %d, want 409", code)
 	}
+}
+
+// page is an HTML page and its Content-Security-Policy.
+type page struct{ body, csp string }
+
+func getPage(t *testing.T, url, acceptLanguage string) page {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if acceptLanguage != "" {
+		req.Header.Set("Accept-Language", acceptLanguage)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	return page{body: string(b), csp: resp.Header.Get("Content-Security-Policy")}
 }
