@@ -169,6 +169,10 @@ func (s *Server) translate(ctx context.Context, a *tocsin.Alert, to []string, pr
 			if strings.HasPrefix(in.Provenance, "machine:") {
 				continue // never translate a translation
 			}
+			// The engine speaks our locale codes: en-US is translated as en.
+			if m := lang.Match([]string{in.Language}); sameLanguage(m, in.Language) {
+				in.Language = m
+			}
 			out, err := lang.TranslateInfo(ctx, s.Translator, in, target, protected)
 			if err != nil {
 				lastErr = err
@@ -190,9 +194,50 @@ func (s *Server) translate(ctx context.Context, a *tocsin.Alert, to []string, pr
 
 func hasLanguage(a *tocsin.Alert, tag string) bool {
 	for _, in := range a.Infos {
-		if strings.EqualFold(in.Language, tag) {
+		if sameLanguage(in.Language, tag) {
 			return true
 		}
 	}
 	return false
+}
+
+// sameLanguage reports whether two tags name the same language for a reader:
+// es and es-MX do, zh-TW and zh-CN (two scripts) do not.
+func sameLanguage(a, b string) bool {
+	base := func(t string) string { return strings.ToLower(strings.SplitN(t, "-", 2)[0]) }
+	return strings.EqualFold(a, b) || base(a) == base(b) && lang.Match([]string{a}) == lang.Match([]string{b})
+}
+
+// LocalizeImported adds machine translations to an alert a partner or a
+// relayed feed sent, for every language the engine can reach from one the
+// alert carries, so subscribers get it in their language where a pair
+// exists. The agency's own texts stay first and untouched; what cannot be
+// translated is logged, never a refused import.
+func (s *Server) LocalizeImported(ctx context.Context, a *tocsin.Alert) error {
+	if s.Translator == nil || len(a.Infos) == 0 {
+		return nil
+	}
+	pairs, err := s.Translator.Pairs(ctx)
+	if err != nil {
+		s.Logger.Warn("machine translation unavailable for an imported alert", "alert", a.ID, "err", tocsin.ErrorMessage(err))
+		return nil
+	}
+	var targets []string
+	for _, p := range pairs {
+		if !hasLanguage(a, p.To) && !slices.Contains(targets, p.To) && slices.ContainsFunc(a.Infos, func(in tocsin.Info) bool {
+			return lang.Match([]string{in.Language}) == p.From
+		}) {
+			targets = append(targets, p.To)
+		}
+	}
+	protected, err := s.protectedTerms(ctx, nil)
+	if err != nil {
+		return err
+	}
+	s.translate(ctx, a, targets, protected)
+	for _, w := range a.Warnings {
+		s.Logger.Warn("imported alert", "alert", a.ID, "warning", w)
+	}
+	a.Warnings = nil
+	return nil
 }

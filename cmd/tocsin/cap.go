@@ -289,6 +289,7 @@ func wireCAP(c *capConfig, data string, db *sqlite.DB, srv *http.Server, notify 
 	}
 	svc := sqlite.NewCAPService(db)
 	svc.Notify = notify
+	svc.Localize = srv.LocalizeImported // machine translation where a pair exists
 	srv.CAP, srv.Partners, srv.Signer = svc, sqlite.NewPartnerService(db), signer
 	if c.AllowPrivateRelays && len(c.Relays) > 0 {
 		logger.Warn("relayed feeds may be fetched from private and loopback addresses")

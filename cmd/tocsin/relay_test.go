@@ -26,8 +26,9 @@ type relayedMessage struct {
 		MsgType  string `json:"msg_type"`
 		Language string `json:"language"`
 		Infos    []struct {
-			Language string `json:"language"`
-			Headline string `json:"headline"`
+			Language   string `json:"language"`
+			Headline   string `json:"headline"`
+			Provenance string `json:"provenance"`
 		} `json:"infos"`
 		Source *struct {
 			Kind       string `json:"kind"`
@@ -378,6 +379,7 @@ func TestRelay(t *testing.T) {
 	in.subscribe(t, srv.URL, "/ottawa-fr", circle(45.45, -75.5, 3), "fr", "en")
 	in.subscribe(t, srv.URL, "/bexar-es", circle(29.42, -98.49, 5), "es", "en")
 	in.subscribe(t, srv.URL, "/tuolumne-en", circle(38.47, -119.95, 5), "en")
+	in.subscribe(t, srv.URL, "/tuolumne-es", circle(38.47, -119.95, 5), "es")
 	in.subscribe(t, srv.URL, "/oldtown", circle(45.52, -122.68, 1), "en")
 	in.subscribe(t, srv.URL, "/elsewhere", circle(40.7, -74.0, 5), "en")
 
@@ -391,8 +393,13 @@ func TestRelay(t *testing.T) {
 	pf.set("/city/feed.atom", atomFeed(linkedEntry("urn:city:cancel", feed("/city/cancel.xml"))))
 
 	waitFor(t, 30*time.Second, "the relayed alerts", func() bool {
-		return len(in.at("/ottawa-fr")) > 0 && len(in.at("/bexar-es")) > 0 && len(in.at("/tuolumne-en")) > 0
+		return len(in.at("/ottawa-fr")) > 0 && len(in.at("/bexar-es")) > 0 && len(in.at("/tuolumne-en")) > 0 && len(in.at("/tuolumne-es")) > 0
 	})
+	// The English-only NWS alert reaches a Spanish subscriber machine-translated,
+	// and labelled so; the agency's place names come through.
+	if got := in.at("/tuolumne-es"); len(got) != 1 || got[0].Alert.Language != "es" || got[0].Alert.Infos[0].Provenance != "machine:apertium:eng-spa" {
+		t.Errorf("the Spanish subscriber got %+v", got)
+	}
 
 	// The Cancel waits, listed for admins, until its alert arrives.
 	var unmatched struct {
