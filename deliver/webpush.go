@@ -60,7 +60,10 @@ type PushPayload struct {
 	Headline    string           `json:"headline,omitempty"`
 	Instruction string           `json:"instruction,omitempty"` // clipped to fit, ending in "…"
 	Expires     *time.Time       `json:"expires,omitempty"`
-	URL         string           `json:"url"` // "/alerts/{id}"
+	// Provenance says who wrote the text ("human", "template:…", or
+	// "machine:…"): a service worker labels machine translations.
+	Provenance string `json:"provenance,omitempty"`
+	URL        string `json:"url"` // "/alerts/{id}"
 	// Tag is the Topic the message was sent under: a service worker shows it
 	// as the notification's tag, so that an update replaces the notification
 	// of the alert it updates on the screen as well as in the push service.
@@ -107,6 +110,7 @@ func newPushMeta(ev *tocsin.Event, a *tocsin.Alert, lang string) (*PushMeta, err
 	m := &PushMeta{Urgency: webpush.UrgencyNormal, Topic: topic}
 	if in := a.InfoFor([]string{lang}); in != nil {
 		p.Language, p.Event, p.Severity, p.Headline, p.Expires = in.Language, in.Event, in.Severity, in.Headline, in.Expires
+		p.Provenance = in.Provenance
 		p.Instruction = clip(strings.TrimSpace(in.Instruction), maxPushInstruction)
 		if in.Severity.Loud() {
 			m.Urgency = webpush.UrgencyHigh
