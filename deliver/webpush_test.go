@@ -112,7 +112,7 @@ func TestWebPushSenderDelivers(t *testing.T) {
 	}
 	want := PushPayload{Type: "alert.published", AlertID: "alr_fire", Language: "es", Status: "Actual", MsgType: "Alert",
 		Event: "Incendio", Severity: "Severe", Headline: "Incendio cerca del parque", Instruction: "Salga hacia el norte.",
-		URL: "/alerts/alr_fire", Tag: PushTopic("alr_fire")}
+		Provenance: "human", URL: "/alerts/alr_fire", Tag: PushTopic("alr_fire")}
 	p.Expires = nil
 	if p != want {
 		t.Errorf("payload\n got %+v\nwant %+v", p, want)
