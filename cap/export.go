@@ -3,6 +3,7 @@ package cap
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -229,7 +230,7 @@ func (w *capWriter) area(j int, ar tocsin.Area) error {
 	if circle != "" {
 		w.elem("circle", circle)
 	}
-	for _, name := range sortedKeys(ar.Geocodes) {
+	for _, name := range slices.Sorted(maps.Keys(ar.Geocodes)) {
 		for _, v := range strings.Split(ar.Geocodes[name], " ") {
 			w.open("geocode")
 			w.elem("valueName", name)
@@ -239,15 +240,6 @@ func (w *capWriter) area(j int, ar tocsin.Area) error {
 	}
 	w.close("area")
 	return nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // formatNumber writes v in plain decimal, as short as it can be while

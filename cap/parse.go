@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -537,7 +539,7 @@ func areaKey(a tocsin.Area) string {
 	for _, p := range a.Polygon {
 		fmt.Fprintf(&b, "p%g,%g", p.Lat, p.Lon)
 	}
-	for _, k := range sortedKeys(a.Geocodes) {
+	for _, k := range slices.Sorted(maps.Keys(a.Geocodes)) {
 		fmt.Fprintf(&b, "g%q=%q", k, a.Geocodes[k])
 	}
 	return b.String()

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -408,7 +409,7 @@ func placeAreas(ctx context.Context, tx *Tx, a *tocsin.Alert) error {
 		}
 		if found == 0 && a.MsgType != "Cancel" {
 			var codes []string
-			for _, k := range sortedKeys(ar.Geocodes) {
+			for _, k := range slices.Sorted(maps.Keys(ar.Geocodes)) {
 				codes = append(codes, k+" "+ar.Geocodes[k])
 			}
 			p.Add(fmt.Sprintf("areas[%d]", i), "%q has no polygon or circle, and no zone has its geocodes (%s); add a <polygon> or <circle>, or a zone with these geocodes",
@@ -441,15 +442,6 @@ func sharesGeocode(zone, area map[string]string) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // waiter is an imported message waiting for an alert it references.

@@ -104,10 +104,7 @@ func (s *SubscriptionService) ConfirmSubscription(ctx context.Context, id, token
 	var sub *tocsin.Subscription
 	err := s.db.update(ctx, func(tx *Tx) error {
 		var err error
-		sub, err = scanSubscription(tx.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = ?`, id))
-		if err == sql.ErrNoRows {
-			return notFound("subscription", id)
-		} else if err != nil {
+		if sub, err = findSubscriptionTx(ctx, tx, id); err != nil {
 			return err
 		}
 		ok, err := tx.checkToken(ctx, sub.Seq, tokenConfirm, token)
@@ -137,10 +134,7 @@ func (s *SubscriptionService) UnsubscribeSubscription(ctx context.Context, id, t
 	var sub *tocsin.Subscription
 	err := s.db.update(ctx, func(tx *Tx) error {
 		var err error
-		sub, err = scanSubscription(tx.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = ?`, id))
-		if err == sql.ErrNoRows {
-			return notFound("subscription", id)
-		} else if err != nil {
+		if sub, err = findSubscriptionTx(ctx, tx, id); err != nil {
 			return err
 		}
 		ok, err := tx.checkToken(ctx, sub.Seq, tokenUnsubscribe, token)
@@ -159,4 +153,13 @@ func (s *SubscriptionService) UnsubscribeSubscription(ctx context.Context, id, t
 		return nil, fmt.Errorf("unsubscribe: %w", err)
 	}
 	return sub, nil
+}
+
+// findSubscriptionTx loads a subscription by its public id inside tx.
+func findSubscriptionTx(ctx context.Context, tx *Tx, id string) (*tocsin.Subscription, error) {
+	sub, err := scanSubscription(tx.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions WHERE id = ?`, id))
+	if err == sql.ErrNoRows {
+		return nil, notFound("subscription", id)
+	}
+	return sub, err
 }
