@@ -131,7 +131,7 @@ func FuzzProtect(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text, term1, term2 string) {
 		// Within the limits the callers validate (an alert's text, a term).
 		if len(text) > 4*tocsin.MaxAlertText || len(term1) > 4*MaxTermLength || len(term2) > 4*MaxTermLength {
-			t.Skip()
+			return // beyond what callers accept: nothing to check
 		}
 		terms := []string{term1, term2}
 		masked, restore := Protect(text, terms)
