@@ -328,6 +328,10 @@ func TestServer_CAPImport(t *testing.T) {
 		a.Source.Identifier != "ec-1" || got.Duplicate || resp.Header.Get("Location") != "/api/v1/alerts/"+a.ID || a.AuthorID != 0 {
 		t.Fatalf("import = %+v, Location %s; want a published alert marked with its partner", got, resp.Header.Get("Location"))
 	}
+	// A partner's token does nothing but post CAP.
+	ts.MustDo(t, Request{Method: "POST", Path: "/api/v1/reports", Token: partner,
+		Body: map[string]any{"lat": 39.74, "lon": -104.99, "category": "Met", "text": "flooding"}}, http.StatusForbidden, nil)
+	ts.MustDo(t, Request{Method: "GET", Path: "/api/v1/alerts", Token: partner}, http.StatusForbidden, nil)
 	var list alertList
 	ts.MustDo(t, Request{Method: "GET", Path: "/api/v1/alerts?lat=39.74&lon=-104.99"}, http.StatusOK, &list)
 	if len(list.Alerts) != 1 || list.Alerts[0].ID != a.ID || list.Alerts[0].Source == nil {

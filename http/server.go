@@ -303,6 +303,12 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				s.Error(w, r, err)
 				return
 			}
+			// A partner's token posts CAP and nothing else: elsewhere it
+			// would act as a principal where anonymous callers are meant.
+			if p.Role == tocsin.RolePartner && !(r.Method == http.MethodPost && r.URL.Path == "/api/v1/cap") {
+				s.Error(w, r, tocsin.Errorf(tocsin.EFORBIDDEN, "a partner token may only post CAP alerts to /api/v1/cap"))
+				return
+			}
 			ctx = tocsin.NewContextWithPrincipal(ctx, p)
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
