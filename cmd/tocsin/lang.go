@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -62,7 +64,9 @@ func runGlossary(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	rest := args[1:]
 	var term []string
 	for len(rest) > 0 {
-		if err := fs.Parse(rest); err != nil {
+		if err := fs.Parse(rest); errors.Is(err, flag.ErrHelp) {
+			return nil
+		} else if err != nil {
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}
 		if fs.NArg() == 0 {
