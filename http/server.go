@@ -94,6 +94,13 @@ type Server struct {
 	Email              *deliver.EmailSender
 	SubscriptionTokens tocsin.SubscriptionTokenService
 
+	// Users signs accounts in with passwords and keeps their sessions
+	// (POST /login, POST /logout, GET /api/v1/session); nil disables them.
+	Users tocsin.UserService
+	// LoginLimit is the login attempt rate per client and per account
+	// name; zero means DefaultLoginLimit. Admins are not exempt.
+	LoginLimit Limit
+
 	ln      net.Listener
 	srv     *http.Server
 	keys    *clientKeys
@@ -209,6 +216,9 @@ func (s *Server) Handler() http.Handler {
 	route("GET /api/v1/partners", "api", s.needCAP(s.handleListPartners))
 	route("GET /feeds/alerts.atom", "api", s.needCAP(s.handleAtomFeed))
 	route("GET /feeds/alerts.geojson", "api", s.needCAP(s.handleGeoJSONFeed))
+	route("GET /api/v1/session", "api", s.handleGetSession)
+	mux.HandleFunc("POST /login", s.handleLogin)
+	mux.Handle("POST /logout", s.limit("api", http.HandlerFunc(s.handleLogout)))
 	route("GET /api/v1/openapi.json", "api", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openAPI)
@@ -280,8 +290,9 @@ func (s *Server) headers(next http.Handler) http.Handler {
 	})
 }
 
-// authenticate resolves a bearer token into the request's principal. A
-// request without one stays anonymous; a malformed or unknown token is 401.
+// authenticate resolves a bearer token into the request's principal, or
+// else a session cookie. A request without either stays anonymous; a
+// malformed or unknown token is 401.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -310,6 +321,13 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				return
 			}
 			ctx = tocsin.NewContextWithPrincipal(ctx, p)
+		} else {
+			// Without a bearer token, a console session's cookie may
+			// authenticate; see withSession for its CSRF checks.
+			var ok bool
+			if ctx, ok = s.withSession(w, r, ctx); !ok {
+				return
+			}
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

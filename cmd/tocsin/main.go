@@ -4,6 +4,7 @@
 //	tocsin serve [--addr 127.0.0.1:8080] [--data DIR] [--demo] [--allow-private-webhooks]
 //	tocsin token create --data DIR --role reporter|verifier|publisher|admin --name NAME
 //	tocsin audit verify --data DIR
+//	tocsin user add --data DIR --name NAME --role ROLE < PASSWORD
 //	tocsin partner add --data DIR --name NAME --sender SENDER [--cert FILE] [--publish direct|review]
 //	tocsin cap validate FILE
 //	tocsin cap verify-signature FILE [--cert FILE] [--data DIR]
@@ -36,6 +37,7 @@ Usage:
   tocsin glossary add|list|remove   manage protected terms
   tocsin bench fanout [flags]   measure one alert's fan-out to webhooks and live streams
   tocsin partner add [flags]    register a partner that posts CAP alerts (token shown once)
+  tocsin user add [flags] < PASSWORD  create a console account (password on standard input)
   tocsin cap validate FILE      check a CAP 1.2 document
   tocsin cap verify-signature FILE [--cert FILE]  check a CAP document's signature
   tocsin version                print the version
@@ -104,6 +106,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBench(ctx, rest, stdout, stderr)
 	case "partner":
 		return runPartner(ctx, rest, stdout, stderr)
+	case "user":
+		return runUser(ctx, rest, os.Stdin, stdout, stderr)
 	case "cap":
 		return runCAP(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":

@@ -149,6 +149,7 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 	srv.Reports, srv.Incidents, srv.Alerts = sqlite.NewReportService(db), sqlite.NewIncidentService(db), alerts
 	srv.Subscriptions, srv.Tokens, srv.Audit, srv.Outbox, srv.Zones = subs, tokens, sqlite.NewAuditService(db), outbox, sqlite.NewZoneService(db)
 	srv.Glossary = newGlossary(db)
+	srv.Users = sqlite.NewUserService(db) // console accounts: login, sessions, CSRF
 	if srv.Translator, err = newTranslator(ctx, c.MTURL); err != nil {
 		return err
 	}
