@@ -175,6 +175,18 @@ func baseLanguage(tag string) string {
 	return tag
 }
 
+// ReferenceID returns the alert id in a reference: the id itself, or CAP's
+// "sender,identifier,sent" form, whose identifier is the id.
+func ReferenceID(ref string) string {
+	if parts := strings.Split(ref, ","); len(parts) == 3 {
+		return strings.TrimSpace(parts[1])
+	}
+	return strings.TrimSpace(ref)
+}
+
+// Touches reports whether any of a's areas intersects area.
+func (a *Alert) Touches(area geo.Shape) bool { return geo.IntersectsAny(a.Shapes(), area) }
+
 // Public returns a copy of a without the ids of the people who wrote and
 // approved it: what subscribers and the public see.
 func (a *Alert) Public() *Alert {
@@ -203,6 +215,22 @@ const (
 	MaxDescription = 500
 	MaxGeocodes    = 20
 )
+
+// ApplyDefaults fills what a publisher may leave out: msg_type Alert,
+// scope Public, and "human" provenance on texts that do not say.
+func (a *Alert) ApplyDefaults() {
+	if a.MsgType == "" {
+		a.MsgType = "Alert"
+	}
+	if a.Scope == "" {
+		a.Scope = "Public"
+	}
+	for i := range a.Infos {
+		if a.Infos[i].Provenance == "" {
+			a.Infos[i].Provenance = "human"
+		}
+	}
+}
 
 // Validate checks every field of an alert submitted for publication and
 // returns an EINVALID error naming each bad one.

@@ -3,6 +3,7 @@ package tocsin
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -41,7 +42,4 @@ func ActorFromContext(ctx context.Context) string {
 	return "anonymous"
 }
 
-func itoa(n int64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

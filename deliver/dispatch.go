@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -349,7 +348,7 @@ func (d *Dispatcher) areas(ctx context.Context, a *tocsin.Alert, log *slog.Logge
 		log = slog.Default()
 	}
 	for _, ref := range a.References {
-		id := referencedID(ref)
+		id := tocsin.ReferenceID(ref)
 		old, err := d.Alerts.FindAlertByID(ctx, id)
 		if tocsin.ErrorCode(err) == tocsin.ENOTFOUND {
 			log.Warn("referenced alert not found; its area is not included", "reference", ref)
@@ -360,15 +359,6 @@ func (d *Dispatcher) areas(ctx context.Context, a *tocsin.Alert, log *slog.Logge
 		areas = append(areas, old.Shapes()...)
 	}
 	return areas, nil
-}
-
-// referencedID returns the alert id in a reference: either the id itself, or
-// CAP's "sender,identifier,sent" form.
-func referencedID(ref string) string {
-	if parts := strings.Split(ref, ","); len(parts) == 3 {
-		return strings.TrimSpace(parts[1])
-	}
-	return strings.TrimSpace(ref)
 }
 
 // messages are one event's bodies and SSE frames, rendered once per info

@@ -39,7 +39,7 @@ func (d *Dispatcher) Replay(ctx context.Context, after int64, area geo.Shape, la
 			if err != nil {
 				return fmt.Errorf("replay event %d: %w", ev.Seq, err)
 			}
-			if !touchesAny(areas, area) {
+			if !geo.IntersectsAny(areas, area) {
 				continue
 			}
 			msgs, err := newMessages(ev, a)
@@ -55,13 +55,4 @@ func (d *Dispatcher) Replay(ctx context.Context, after int64, area geo.Shape, la
 		}
 	}
 	return nil
-}
-
-func touchesAny(areas []geo.Shape, area geo.Shape) bool {
-	for _, s := range areas {
-		if s.Intersects(area) {
-			return true
-		}
-	}
-	return false
 }

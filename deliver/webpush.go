@@ -94,7 +94,7 @@ func PushTopic(rootID string) string {
 // alert an Update or a Cancel references, else a itself.
 func pushRoot(a *tocsin.Alert) string {
 	if (a.MsgType == "Update" || a.MsgType == "Cancel") && len(a.References) > 0 {
-		if id := referencedID(a.References[0]); id != "" {
+		if id := tocsin.ReferenceID(a.References[0]); id != "" {
 			return id
 		}
 	}

@@ -444,3 +444,13 @@ func destination(p Point, bearing, km float64) Point {
 	dlon := math.Atan2(sinB*sinD*cosLat, cosD-sinLat*sinLat2)
 	return Point{Lat: math.Asin(math.Max(-1, math.Min(1, sinLat2))) * degPerRad, Lon: p.Lon + dlon*degPerRad}
 }
+
+// IntersectsAny reports whether any of areas intersects s.
+func IntersectsAny(areas []Shape, s Shape) bool {
+	for _, a := range areas {
+		if a.Intersects(s) {
+			return true
+		}
+	}
+	return false
+}

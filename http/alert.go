@@ -57,15 +57,6 @@ type infoRequest struct {
 	Expires     *time.Time          `json:"expires"`
 }
 
-// alertID accepts a tocsin alert id, or a CAP reference
-// "sender,identifier,sent", whose identifier is the id.
-func alertID(ref string) string {
-	if parts := strings.Split(ref, ","); len(parts) == 3 {
-		return strings.TrimSpace(parts[1])
-	}
-	return strings.TrimSpace(ref)
-}
-
 func (s *Server) handleCreateAlert(w http.ResponseWriter, r *http.Request) {
 	if _, err := tocsin.Require(r.Context(), tocsin.RolePublisher); err != nil {
 		s.Error(w, r, err)
@@ -78,7 +69,7 @@ func (s *Server) handleCreateAlert(w http.ResponseWriter, r *http.Request) {
 	}
 	a := &tocsin.Alert{Status: req.Status, MsgType: req.MsgType, Scope: req.Scope, IncidentID: req.IncidentID, Areas: req.Areas, Hold: req.Hold}
 	for _, ref := range req.References {
-		a.References = append(a.References, alertID(ref))
+		a.References = append(a.References, tocsin.ReferenceID(ref))
 	}
 	protected, err := s.protectedTerms(r.Context(), req.ProtectedTerms)
 	if err != nil {
@@ -116,16 +107,9 @@ func (s *Server) handleCreateAlert(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(req.TranslateTo) > 0 && len(a.Infos) > 0 {
-		// Validate before spending engine time on an alert that will be
-		// refused (with CreateAlert's defaults).
-		check := *a
-		if check.MsgType == "" {
-			check.MsgType = "Alert"
-		}
-		if check.Scope == "" {
-			check.Scope = "Public"
-		}
-		if err := check.Validate(); err != nil {
+		// Validate before spending engine time on an alert that will be refused.
+		a.ApplyDefaults()
+		if err := a.Validate(); err != nil {
 			s.Error(w, r, err)
 			return
 		}
@@ -258,7 +242,7 @@ func visible(r *http.Request, a *tocsin.Alert) bool {
 }
 
 func (s *Server) findVisibleAlert(w http.ResponseWriter, r *http.Request) *tocsin.Alert {
-	a, err := s.Alerts.FindAlertByID(r.Context(), alertID(r.PathValue("id")))
+	a, err := s.Alerts.FindAlertByID(r.Context(), tocsin.ReferenceID(r.PathValue("id")))
 	if err == nil && !visible(r, a) {
 		err = tocsin.Errorf(tocsin.ENOTFOUND, "alert %s not found", r.PathValue("id"))
 	}
@@ -326,7 +310,7 @@ func (s *Server) handlePreviewAlert(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleApproveAlert(w http.ResponseWriter, r *http.Request) {
-	a, err := s.Alerts.ApproveAlert(r.Context(), alertID(r.PathValue("id")))
+	a, err := s.Alerts.ApproveAlert(r.Context(), tocsin.ReferenceID(r.PathValue("id")))
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -335,7 +319,7 @@ func (s *Server) handleApproveAlert(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleCancelAlert(w http.ResponseWriter, r *http.Request) {
-	a, err := s.Alerts.CancelAlert(r.Context(), alertID(r.PathValue("id")))
+	a, err := s.Alerts.CancelAlert(r.Context(), tocsin.ReferenceID(r.PathValue("id")))
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -353,7 +337,7 @@ func (s *Server) handleReviseInfo(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	a, err := s.Alerts.ReviseInfo(r.Context(), alertID(r.PathValue("id")), r.PathValue("language"), rev)
+	a, err := s.Alerts.ReviseInfo(r.Context(), tocsin.ReferenceID(r.PathValue("id")), r.PathValue("language"), rev)
 	if err != nil {
 		s.Error(w, r, err)
 		return

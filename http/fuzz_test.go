@@ -110,7 +110,7 @@ func FuzzDecodeAlertRequest(f *testing.F) {
 		// As handleCreateAlert and AlertService.CreateAlert build the alert.
 		a := &tocsin.Alert{Status: req.Status, MsgType: req.MsgType, Scope: req.Scope, IncidentID: req.IncidentID, Areas: req.Areas, Sent: fuzzNow}
 		for _, ref := range req.References {
-			a.References = append(a.References, alertID(ref))
+			a.References = append(a.References, tocsin.ReferenceID(ref))
 		}
 		for _, in := range req.Infos {
 			a.Infos = append(a.Infos, tocsin.Info{Language: in.Language, Category: in.Category, Event: in.Event, Urgency: in.Urgency,

@@ -43,7 +43,7 @@ func (p *alertPage) T(key string) string { return lang.T(p.Locale.Code, key) }
 // handleAlertPage renders GET /alerts/{id}: the alert in the reader's
 // language (?lang=, else Accept-Language), with its language versions.
 func (s *Server) handleAlertPage(w http.ResponseWriter, r *http.Request) {
-	a, err := s.Alerts.FindAlertByID(r.Context(), alertID(r.PathValue("id")))
+	a, err := s.Alerts.FindAlertByID(r.Context(), tocsin.ReferenceID(r.PathValue("id")))
 	if err == nil && a.PublishedAt == nil {
 		err = tocsin.Errorf(tocsin.ENOTFOUND, "alert not found")
 	}

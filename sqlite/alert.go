@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/tocsin/tocsin"
-	"github.com/tocsin/tocsin/geo"
 )
 
 // AlertService drafts, approves, publishes and cancels alerts. Publishing
@@ -101,7 +100,7 @@ func (s *AlertService) FindAlerts(ctx context.Context, f tocsin.AlertFilter) ([]
 		if err != nil {
 			return nil, 0, fmt.Errorf("find alerts: %w", err)
 		}
-		if f.Area != nil && !touches(a, *f.Area) {
+		if f.Area != nil && !a.Touches(*f.Area) {
 			continue
 		}
 		all = append(all, a)
@@ -123,16 +122,6 @@ func (s *AlertService) FindAlerts(ctx context.Context, f tocsin.AlertFilter) ([]
 	return all, total, nil
 }
 
-// touches reports whether any area of a intersects area.
-func touches(a *tocsin.Alert, area geo.Shape) bool {
-	for _, s := range a.Shapes() {
-		if s.Intersects(area) {
-			return true
-		}
-	}
-	return false
-}
-
 // CreateAlert validates and stores a new alert by the principal in ctx, and
 // publishes it at once unless it is loud.
 func (s *AlertService) CreateAlert(ctx context.Context, a *tocsin.Alert) error {
@@ -143,17 +132,7 @@ func (s *AlertService) CreateAlert(ctx context.Context, a *tocsin.Alert) error {
 	now := s.db.Now().UTC()
 	a.ID, a.Sender, a.Sent, a.AuthorID = tocsin.NewID("alr"), s.db.Sender, now.Truncate(1e9), p.ID
 	a.ApprovedBy, a.PublishedAt, a.CancelledAt = nil, nil, nil
-	if a.MsgType == "" {
-		a.MsgType = "Alert"
-	}
-	if a.Scope == "" {
-		a.Scope = "Public"
-	}
-	for i := range a.Infos {
-		if a.Infos[i].Provenance == "" {
-			a.Infos[i].Provenance = "human"
-		}
-	}
+	a.ApplyDefaults()
 	if err := a.Validate(); err != nil {
 		return err
 	}
@@ -314,17 +293,15 @@ func (s *AlertService) ApproveAlert(ctx context.Context, id string) (*tocsin.Ale
 	return a, nil
 }
 
-// cancelledHeadline prefixes a headline with "Cancelled" in the info's
-// language, for the languages tocsin ships; others get the English word.
-func cancelledHeadline(lang, headline string) string {
-	words := map[string]string{
-		"en": "CANCELLED", "es": "CANCELADA", "fr": "ANNULÉE", "de": "AUFGEHOBEN", "pt": "CANCELADO", "it": "ANNULLATO",
-		"ru": "ОТМЕНЕНО", "zh": "已取消", "ko": "취소됨", "vi": "ĐÃ HỦY", "tl": "KINANSELA", "ht": "ANILE", "ar": "ملغى", "hi": "रद्द",
-	}
-	base := strings.ToLower(strings.SplitN(strings.SplitN(lang, "-", 2)[0], "_", 2)[0])
-	w, ok := words[base]
-	if !ok {
-		w = words["en"]
+// cancelledHeadline prefixes a headline with the word for "cancelled" in
+// the info's language, from db.CancelledLabel (the language catalog), else
+// in English.
+func (db *DB) cancelledHeadline(lang, headline string) string {
+	w := "CANCELLED"
+	if db.CancelledLabel != nil {
+		if l := db.CancelledLabel(lang); l != "" {
+			w = strings.ToUpper(l)
+		}
 	}
 	h := w + ": " + headline
 	if r := []rune(h); len(r) > tocsin.MaxHeadline {
@@ -368,7 +345,7 @@ func (s *AlertService) CancelAlert(ctx context.Context, id string) (*tocsin.Aler
 			References: []string{old.ID}, IncidentID: old.IncidentID, Areas: old.Areas, AuthorID: p.ID, CreatedAt: tx.now,
 		}
 		for _, in := range old.Infos {
-			in.Headline, in.Urgency, in.Instruction = cancelledHeadline(in.Language, in.Headline), "Past", ""
+			in.Headline, in.Urgency, in.Instruction = s.db.cancelledHeadline(in.Language, in.Headline), "Past", ""
 			c.Infos = append(c.Infos, in)
 		}
 		c.State = tocsin.AlertPendingApproval

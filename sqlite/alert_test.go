@@ -211,6 +211,7 @@ func TestCreateAlert_LoudUpdateWaits(t *testing.T) {
 
 func TestCancelAlert_Published(t *testing.T) {
 	db, svc, pub1, pub2, _, p2 := alertServices(t)
+	db.CancelledLabel = func(language string) string { return map[string]string{"es": "Cancelada"}[language] } // else English
 	old := MustAlert(t, pub1, svc, newAlert("Moderate", 40, -105))
 	c, err := svc.CancelAlert(pub2, old.ID)
 	if err != nil {

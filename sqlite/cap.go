@@ -213,7 +213,7 @@ func (s *CAPService) importAlert(ctx context.Context, a *tocsin.Alert, src impor
 			}
 			if len(a.Infos) == 0 && len(known) > 0 {
 				for _, in := range known[0].Infos {
-					in.Headline, in.Urgency, in.Instruction = cancelledHeadline(in.Language, in.Headline), "Past", ""
+					in.Headline, in.Urgency, in.Instruction = s.db.cancelledHeadline(in.Language, in.Headline), "Past", ""
 					a.Infos = append(a.Infos, in)
 				}
 			}

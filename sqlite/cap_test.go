@@ -267,6 +267,7 @@ func TestImportPartnerAlert_ReviewQueues(t *testing.T) {
 
 func TestImport_UpdateAndCancelByCAPReference(t *testing.T) {
 	db := MustOpenDB(t)
+	db.CancelledLabel = func(language string) string { return map[string]string{"fr-CA": "Annulée"}[language] }
 	svc, alerts := sqlite.NewCAPService(db), sqlite.NewAlertService(db)
 	ctx, _ := mustPartner(t, db, "Environment Canada", envCanada, tocsin.PublishDirect)
 	first := mustImport(t, ctx, svc, capAlert(envCanada, "ec-1", "Alert")).Alert

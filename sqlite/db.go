@@ -35,6 +35,9 @@ type DB struct {
 	// LocationDecimals is how many decimal places of latitude and longitude
 	// of a reporter's position are kept (3 ≈ 110 m).
 	LocationDecimals int
+	// CancelledLabel returns the word for "cancelled" in a language, for
+	// the headlines of Cancel messages; nil (or "") means English.
+	CancelledLabel func(language string) string
 }
 
 // NewDB returns a DB for the database file at path; call Open before use.

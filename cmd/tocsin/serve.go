@@ -17,6 +17,7 @@ import (
 	"github.com/tocsin/tocsin"
 	"github.com/tocsin/tocsin/deliver"
 	"github.com/tocsin/tocsin/http"
+	"github.com/tocsin/tocsin/lang"
 	"github.com/tocsin/tocsin/sqlite"
 	"github.com/tocsin/tocsin/sse"
 )
@@ -100,6 +101,9 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 	}
 	defer db.Close()
 	db.Sender, db.LocationDecimals = c.Sender, c.LocationDecimals
+	db.CancelledLabel = func(language string) string {
+		return lang.T(lang.Match([]string{language}), "alert.cancelled")
+	}
 	vapid, err := deliver.LoadVAPIDKeys(filepath.Join(c.Data, "vapid.pem"))
 	if err != nil {
 		return err
