@@ -163,7 +163,7 @@ func (s *EmailSender) alertEmail(sub *tocsin.Subscription, deliveryID string, ms
 		return nil, err
 	}
 	unsub := UnsubscribeLink(s.PublicURL, sub.ID, token)
-	v := newAlertView(sub.Languages, msg, unsub)
+	v := newAlertView(msg, unsub)
 	var html bytes.Buffer
 	if err := alertHTML.Execute(&html, v); err != nil {
 		return nil, fmt.Errorf("render HTML: %w", err)
@@ -361,9 +361,13 @@ type alertView struct {
 	UnsubscribeLink string
 }
 
-func newAlertView(langs []string, msg *tocsin.Message, unsub string) *alertView {
+func newAlertView(msg *tocsin.Message, unsub string) *alertView {
 	a := msg.Alert
-	lang, t := EmailTextFor(langs)
+	shown := a.Language
+	if shown == "" && len(a.Infos) > 0 {
+		shown = a.Infos[0].Language
+	}
+	lang, t := alertEmailText(shown) // labels in the language of the text sent
 	v := &alertView{Lang: lang, Dir: "ltr", T: t, UnsubscribeLink: unsub}
 	switch a.Status {
 	case "Exercise":

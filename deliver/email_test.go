@@ -365,3 +365,19 @@ func TestEncodeHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestAlertEmailLabelsFollowTheText: an alert sent in French has French
+// labels from the catalog, though the confirmation wording only exists in
+// English and Spanish.
+func TestAlertEmailLabelsFollowTheText(t *testing.T) {
+	locale, tx := alertEmailText("fr-CA")
+	if locale != "fr" || tx.Severity != "Gravité" || tx.value("Severe") != "Grave" || tx.ConfirmSubject != emailTexts["en"].ConfirmSubject {
+		t.Fatalf("fr labels: %s %+v", locale, tx)
+	}
+	if locale, tx := alertEmailText("es-MX"); locale != "es" || tx != emailTexts["es"] {
+		t.Fatalf("es-MX labels: %s", locale)
+	}
+	if locale, _ := alertEmailText("xx"); locale != "en" {
+		t.Fatalf("unknown language labels: %s", locale)
+	}
+}

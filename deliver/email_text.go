@@ -1,10 +1,18 @@
 package deliver
 
-import "strings"
+import (
+	"strings"
+	"sync"
+
+	"github.com/tocsin/tocsin"
+	"github.com/tocsin/tocsin/lang"
+)
 
 // EmailText is the wording of tocsin's emails and of the pages their links
-// open, in one language. The table below holds English and Spanish; it is
-// meant to move into the lang package's catalog as it stands.
+// open, in one language. The labels of alert emails come from the lang
+// catalog, in all its locales; the table below adds the wording of the
+// confirmation mail and pages, written for English and Spanish (other
+// locales get those in English until the catalog has them).
 type EmailText struct {
 	// Alert emails.
 	Event, Severity, Urgency, Certainty, Areas, Sent, Expires string
@@ -85,8 +93,9 @@ var emailTexts = map[string]*EmailText{
 	},
 }
 
-// EmailTextFor returns the wording in the first of langs that the table
-// has (matching "es-MX" to "es"), else English, and that language's tag.
+// EmailTextFor returns the wording of the confirmation mail and pages in
+// the first of langs that the table has (matching "es-MX" to "es"), else
+// English, and that language's tag.
 func EmailTextFor(langs []string) (string, *EmailText) {
 	for _, l := range langs {
 		l = strings.ToLower(strings.TrimSpace(l))
@@ -98,6 +107,52 @@ func EmailTextFor(langs []string) (string, *EmailText) {
 		}
 	}
 	return "en", emailTexts["en"]
+}
+
+// alertEmailText returns the labels for an alert email whose text is in
+// language: the catalog's locale for it (en when none matches) and its code,
+// so labels and text agree.
+func alertEmailText(language string) (string, *EmailText) {
+	locale := lang.Match([]string{language})
+	emailTextsOnce.Do(buildEmailTexts)
+	return locale, emailTextsByLocale[locale]
+}
+
+var (
+	emailTextsOnce     sync.Once
+	emailTextsByLocale map[string]*EmailText
+)
+
+// buildEmailTexts makes each locale's wording: the hand-written table where
+// it has the locale, else English, with every alert label the catalog holds
+// for other locales taken from it.
+func buildEmailTexts() {
+	emailTextsByLocale = map[string]*EmailText{}
+	for _, code := range lang.LocaleCodes() {
+		if t, ok := emailTexts[code]; ok {
+			emailTextsByLocale[code] = t
+			continue
+		}
+		t := *emailTexts["en"]
+		T := func(key string) string { return lang.T(code, key) }
+		t.Severity, t.Urgency, t.Certainty, t.Areas = T("alert.severity"), T("alert.urgency"), T("alert.certainty"), T("alert.area")
+		t.Sent, t.Expires, t.Description, t.Instruction = T("alert.sent"), T("alert.expires"), T("alert.description"), T("alert.instruction")
+		t.MachineTranslated, t.Updated, t.Cancelled = T("alert.machine_translation_note"), T("alert.updated"), T("alert.cancelled")
+		t.Exercise, t.Test = strings.ToUpper(T("alert.exercise")), strings.ToUpper(T("alert.test"))
+		t.Values = map[string]string{}
+		for _, v := range tocsin.Severities {
+			t.Values[string(v)] = T("severity." + string(v))
+		}
+		for _, v := range tocsin.Urgencies {
+			t.Values[string(v)] = T("urgency." + string(v))
+		}
+		for _, v := range tocsin.Certainties {
+			if v != "Unknown" { // shared with severity and urgency: theirs is the word
+				t.Values[string(v)] = T("certainty." + string(v))
+			}
+		}
+		emailTextsByLocale[code] = &t
+	}
 }
 
 // value translates a CAP value, leaving unknown ones as they are.
