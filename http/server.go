@@ -129,8 +129,6 @@ func NewServer() *Server {
 
 // Open starts listening and serving in the background.
 func (s *Server) Open() (err error) {
-	s.keys = newClientKeys(s.ClientKeyRotation, s.Now)
-	s.limiter = newLimiter(s.Now)
 	if s.ln, err = net.Listen("tcp", s.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", s.Addr, err)
 	}
