@@ -100,6 +100,8 @@ type Server struct {
 	// LoginLimit is the login attempt rate per client and per account
 	// name; zero means DefaultLoginLimit. Admins are not exempt.
 	LoginLimit Limit
+	// Tiles is where the pages' maps get their tiles; nil means DefaultTiles.
+	Tiles *Tiles
 
 	ln      net.Listener
 	srv     *http.Server
@@ -228,6 +230,8 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{}))
 	}
 	mux.HandleFunc("GET /{$}", s.handleIndex)
+	mux.HandleFunc("GET /static/", s.handleStatic)
+	mux.HandleFunc("GET /sw.js", s.handleStatic)
 	mux.Handle("GET /alerts/{id}", s.limit("api", http.HandlerFunc(s.handleAlertPage)))
 	if s.Demo != nil {
 		mux.Handle("POST /demo/inbox/{name}", s.Demo)

@@ -13,9 +13,11 @@ import (
 )
 
 // files holds the catalogs and templates. Edit the JSON, not Go, to change a
-// text; the tests say what is missing.
+// text; the tests say what is missing. A locale's catalog is catalog/<code>.json
+// plus catalog/<part>/<code>.json for each part folder (the web pages keep
+// their texts in parts, one per page); a key lives in exactly one part.
 //
-//go:embed catalog/*.json templates/*.json
+//go:embed catalog templates/*.json
 var files embed.FS
 
 // Review records who checked a locale's texts. Status is "unreviewed" until a
@@ -74,20 +76,40 @@ func load(fsys fs.FS) (*store, error) {
 		texts:   map[string]map[string]*localText{},
 	}
 	var errs []error
-	for _, l := range locales {
-		var f catalogFile
-		if err := readJSON(fsys, path.Join("catalog", l.Code+".json"), &f); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if f.Locale != l.Code {
-			errs = append(errs, fmt.Errorf("catalog/%s.json: locale is %q", l.Code, f.Locale))
-		}
-		errs = append(errs, checkReview("catalog/"+l.Code+".json", f.Review)...)
-		s.msgs[l.Code] = f.Messages
-		s.reviews["catalog"][l.Code] = f.Review
+	parts, err := catalogParts(fsys)
+	if err != nil {
+		return nil, err
 	}
-	errs = append(errs, extraFiles(fsys, "catalog")...)
+	for _, dir := range parts {
+		errs = append(errs, extraFiles(fsys, dir)...)
+	}
+	for _, l := range locales {
+		msgs, from := map[string]string{}, map[string]string{}
+		for _, dir := range parts {
+			name := path.Join(dir, l.Code+".json")
+			var f catalogFile
+			if err := readJSON(fsys, name, &f); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if f.Locale != l.Code {
+				errs = append(errs, fmt.Errorf("%s: locale is %q", name, f.Locale))
+			}
+			errs = append(errs, checkReview(name, f.Review)...)
+			for k, v := range f.Messages {
+				if other, ok := from[k]; ok {
+					errs = append(errs, fmt.Errorf("%s: key %q is also in %s", name, k, other))
+				}
+				msgs[k], from[k] = v, name
+			}
+			// The locale's review is its main file's, downgraded by any
+			// part still unreviewed.
+			if r := s.reviews["catalog"][l.Code]; dir == "catalog" || r.Status == "reviewed" && f.Review.Status != "reviewed" {
+				s.reviews["catalog"][l.Code] = f.Review
+			}
+		}
+		s.msgs[l.Code] = msgs
+	}
 	if en := s.msgs[DefaultLocale]; en != nil {
 		s.keys = sortedKeys(en)
 		for _, l := range locales {
@@ -101,6 +123,21 @@ func load(fsys fs.FS) (*store, error) {
 		return nil, errors.Join(errs...)
 	}
 	return s, nil
+}
+
+// catalogParts returns the catalog folder and its part folders, sorted.
+func catalogParts(fsys fs.FS) ([]string, error) {
+	entries, err := fs.ReadDir(fsys, "catalog")
+	if err != nil {
+		return nil, err
+	}
+	dirs := []string{"catalog"}
+	for _, e := range entries {
+		if e.IsDir() {
+			dirs = append(dirs, path.Join("catalog", e.Name()))
+		}
+	}
+	return dirs, nil
 }
 
 func checkReview(file string, r Review) []error {
@@ -126,7 +163,7 @@ func extraFiles(fsys fs.FS, dir string, allowed ...string) []error {
 	var errs []error
 	for _, e := range entries {
 		name := e.Name()
-		if slices.Contains(allowed, name) {
+		if slices.Contains(allowed, name) || e.IsDir() && dir == "catalog" {
 			continue
 		}
 		if _, ok := FindLocale(name[:len(name)-len(path.Ext(name))]); !ok || path.Ext(name) != ".json" {

@@ -20,6 +20,7 @@ import (
 	"github.com/tocsin/tocsin/lang"
 	"github.com/tocsin/tocsin/sqlite"
 	"github.com/tocsin/tocsin/sse"
+	"github.com/tocsin/tocsin/web"
 )
 
 // serveConfig is everything "tocsin serve" is told.
@@ -39,6 +40,8 @@ type serveConfig struct {
 	SMTPURL              string // smtp://[user:pass@]host:port; empty turns email off
 	SMTPFrom             string
 	PublicURL            string // base of links in messages; the listening address when empty
+	TilesURL             string // map tiles for the pages; empty means none
+	TilesAttribution     string
 	CAP                  capConfig
 }
 
@@ -60,6 +63,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.SMTPURL, "smtp-url", "", "SMTP server for email subscriptions: smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://…; email is off without it")
 	fs.StringVar(&c.SMTPFrom, "smtp-from", "tocsin@localhost", "sender address of emails")
 	fs.StringVar(&c.PublicURL, "public-url", "", "URL the public reaches this server at, the base of links in emails and feeds (default the listening address)")
+	fs.StringVar(&c.TilesURL, "tiles-url", http.DefaultTiles.URL, "map tile URL template ({z}/{x}/{y}, optional {s}) for the web pages' maps; empty for no tiles (areas are still drawn)")
+	fs.StringVar(&c.TilesAttribution, "tiles-attribution", http.DefaultTiles.Attribution, "credit shown on the maps for the tiles, as HTML")
 	addCAPFlags(fs, &c.CAP)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -169,6 +174,10 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 		return err
 	}
 	srv.PublicURL, srv.Email, srv.SubscriptionTokens = c.PublicURL, email, subs
+	srv.Tiles = &http.Tiles{URL: c.TilesURL, Attribution: c.TilesAttribution}
+	if !web.HasMap() {
+		logger.Warn("the web pages' map is not built in (run scripts/build-web, or scripts/run): pages list areas without a map")
+	}
 	if c.Demo {
 		srv.Demo = http.NewDemoInbox()
 	}
