@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/mail"
 	"net/textproto"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -233,7 +234,7 @@ func TestEmailSender_SendRendersTheSubscribersLanguageEscaped(t *testing.T) {
 	}
 	for _, want := range []string{
 		"&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;", "&lt;img src=x onerror=alert(1)&gt;", "Speer Blvd &lt;i&gt;",
-		"Suba a un lugar alto &amp; espere.", "traducido automáticamente", "Gravedad", "Grave", "Inmediata", "SIMULACRO",
+		"Suba a un lugar alto &amp; espere.", "tradujo automáticamente", "Gravedad", "Grave", "Inmediata", "SIMULACRO",
 		`lang="es"`, "2026-11-29 09:00 UTC", `href="` + strings.ReplaceAll(link, "&", "&amp;") + `"`,
 	} {
 		if !strings.Contains(e.html, want) {
@@ -367,15 +368,23 @@ func TestEncodeHeader(t *testing.T) {
 }
 
 // TestAlertEmailLabelsFollowTheText: an alert sent in French has French
-// labels from the catalog, though the confirmation wording only exists in
-// English and Spanish.
+// labels and French confirmation wording, all from the catalog; every locale
+// has every text.
 func TestAlertEmailLabelsFollowTheText(t *testing.T) {
 	locale, tx := alertEmailText("fr-CA")
-	if locale != "fr" || tx.Severity != "Gravité" || tx.value("Severe") != "Grave" || tx.ConfirmSubject != emailTexts["en"].ConfirmSubject {
+	if locale != "fr" || tx.Severity != "Gravité" || tx.value("Severe") != "Grave" || tx.ConfirmSubject != "Confirmez votre abonnement aux alertes" {
 		t.Fatalf("fr labels: %s %+v", locale, tx)
 	}
-	if locale, tx := alertEmailText("es-MX"); locale != "es" || tx != emailTexts["es"] {
+	if locale, tx := alertEmailText("es-MX"); locale != "es" || tx != emailTexts()["es"] || tx.UnsubscribeButton != "Darse de baja" {
 		t.Fatalf("es-MX labels: %s", locale)
+	}
+	for code, tx := range emailTexts() {
+		v := reflect.ValueOf(*tx)
+		for i := range v.NumField() {
+			if f := v.Field(i); f.Kind() == reflect.String && (f.String() == "" || strings.HasPrefix(f.String(), "email.")) {
+				t.Errorf("%s: %s is %q", code, v.Type().Field(i).Name, f.String())
+			}
+		}
 	}
 	if locale, _ := alertEmailText("xx"); locale != "en" {
 		t.Fatalf("unknown language labels: %s", locale)

@@ -9,10 +9,8 @@ import (
 )
 
 // EmailText is the wording of tocsin's emails and of the pages their links
-// open, in one language. The labels of alert emails come from the lang
-// catalog, in all its locales; the table below adds the wording of the
-// confirmation mail and pages, written for English and Spanish (other
-// locales get those in English until the catalog has them).
+// open, in one locale, all of it from the lang catalog (keys alert.*,
+// severity.*, urgency.*, certainty.* and email.*), so every locale has it.
 type EmailText struct {
 	// Alert emails.
 	Event, Severity, Urgency, Certainty, Areas, Sent, Expires string
@@ -35,111 +33,42 @@ type EmailText struct {
 	InvalidLink                                    string
 }
 
-// emailTexts is the table, by language.
-var emailTexts = map[string]*EmailText{
-	"en": {
-		Event: "Event", Severity: "Severity", Urgency: "Urgency", Certainty: "Certainty", Areas: "Area",
-		Sent: "Sent", Expires: "Expires", Description: "What is happening", Instruction: "What to do",
-		MachineTranslated: "This text was translated by machine and may contain mistakes.",
-		Updated:           "Update", Cancelled: "Cancelled",
-		Exercise: "EXERCISE", Test: "TEST",
-		UnsubscribeLine: "To stop these alerts",
-		Values: map[string]string{
-			"Extreme": "Extreme", "Severe": "Severe", "Moderate": "Moderate", "Minor": "Minor",
-			"Immediate": "Immediate", "Expected": "Expected", "Future": "Future", "Past": "Past",
-			"Observed": "Observed", "Likely": "Likely", "Possible": "Possible", "Unlikely": "Unlikely",
-			"Unknown": "Unknown",
-		},
-		ConfirmSubject:    "Confirm your alert subscription",
-		ConfirmIntro:      "Someone, probably you, asked to receive emergency alerts for an area at this address.",
-		ConfirmAction:     "To start receiving them, open this link and press the button on the page (the link works for 48 hours):",
-		ConfirmIgnore:     "If you did not ask for this, ignore this email: nothing will be sent to you.",
-		ConfirmTitle:      "Confirm your alert subscription",
-		ConfirmButton:     "Yes, send me alerts",
-		Confirmed:         "Thank you. Your subscription is confirmed: alerts for your area will reach you by email.",
-		AlreadyConfirmed:  "This subscription is already confirmed.",
-		UnsubscribeTitle:  "Stop these alerts",
-		UnsubscribeAsk:    "Do you want to stop receiving alerts at this address?",
-		UnsubscribeButton: "Unsubscribe",
-		Unsubscribed:      "You are unsubscribed. No more alerts will be sent to this address.",
-		InvalidLink:       "This link is not valid: it is wrong, was already used, or has expired.",
-	},
-	"es": {
-		Event: "Evento", Severity: "Gravedad", Urgency: "Urgencia", Certainty: "Certeza", Areas: "Zona",
-		Sent: "Enviada", Expires: "Vence", Description: "Qué está pasando", Instruction: "Qué hacer",
-		MachineTranslated: "Este texto fue traducido automáticamente y puede contener errores.",
-		Updated:           "Actualización", Cancelled: "Cancelada",
-		Exercise: "SIMULACRO", Test: "PRUEBA",
-		UnsubscribeLine: "Para dejar de recibir estas alertas",
-		Values: map[string]string{
-			"Extreme": "Extrema", "Severe": "Grave", "Moderate": "Moderada", "Minor": "Menor",
-			"Immediate": "Inmediata", "Expected": "Prevista", "Future": "Futura", "Past": "Pasada",
-			"Observed": "Observada", "Likely": "Probable", "Possible": "Posible", "Unlikely": "Poco probable",
-			"Unknown": "Desconocida",
-		},
-		ConfirmSubject:    "Confirme su suscripción a las alertas",
-		ConfirmIntro:      "Alguien, probablemente usted, pidió recibir alertas de emergencia de una zona en esta dirección.",
-		ConfirmAction:     "Para empezar a recibirlas, abra este enlace y pulse el botón de la página (el enlace sirve durante 48 horas):",
-		ConfirmIgnore:     "Si usted no lo pidió, ignore este correo: no se le enviará nada.",
-		ConfirmTitle:      "Confirme su suscripción a las alertas",
-		ConfirmButton:     "Sí, envíenme alertas",
-		Confirmed:         "Gracias. Su suscripción está confirmada: las alertas de su zona le llegarán por correo.",
-		AlreadyConfirmed:  "Esta suscripción ya está confirmada.",
-		UnsubscribeTitle:  "Dejar de recibir estas alertas",
-		UnsubscribeAsk:    "¿Quiere dejar de recibir alertas en esta dirección?",
-		UnsubscribeButton: "Darse de baja",
-		Unsubscribed:      "Se ha dado de baja. No se enviarán más alertas a esta dirección.",
-		InvalidLink:       "Este enlace no es válido: es incorrecto, ya se usó o ha vencido.",
-	},
-}
-
 // EmailTextFor returns the wording of the confirmation mail and pages in
-// the first of langs that the table has (matching "es-MX" to "es"), else
-// English, and that language's tag.
+// the first of langs that the catalog has (matching "es-MX" to "es"), else
+// English, and that locale's code.
 func EmailTextFor(langs []string) (string, *EmailText) {
-	for _, l := range langs {
-		l = strings.ToLower(strings.TrimSpace(l))
-		if i := strings.IndexAny(l, "-_"); i >= 0 {
-			l = l[:i]
-		}
-		if t, ok := emailTexts[l]; ok {
-			return l, t
-		}
-	}
-	return "en", emailTexts["en"]
+	locale := lang.Match(langs)
+	return locale, emailTexts()[locale]
 }
 
 // alertEmailText returns the labels for an alert email whose text is in
 // language: the catalog's locale for it (en when none matches) and its code,
 // so labels and text agree.
 func alertEmailText(language string) (string, *EmailText) {
-	locale := lang.Match([]string{language})
-	emailTextsOnce.Do(buildEmailTexts)
-	return locale, emailTextsByLocale[locale]
+	return EmailTextFor([]string{language})
 }
 
-var (
-	emailTextsOnce     sync.Once
-	emailTextsByLocale map[string]*EmailText
-)
-
-// buildEmailTexts makes each locale's wording: the hand-written table where
-// it has the locale, else English, with every alert label the catalog holds
-// for other locales taken from it.
-func buildEmailTexts() {
-	emailTextsByLocale = map[string]*EmailText{}
+// emailTexts is every locale's wording, made once from the catalog.
+var emailTexts = sync.OnceValue(func() map[string]*EmailText {
+	texts := map[string]*EmailText{}
 	for _, code := range lang.LocaleCodes() {
-		if t, ok := emailTexts[code]; ok {
-			emailTextsByLocale[code] = t
-			continue
-		}
-		t := *emailTexts["en"]
 		T := func(key string) string { return lang.T(code, key) }
-		t.Severity, t.Urgency, t.Certainty, t.Areas = T("alert.severity"), T("alert.urgency"), T("alert.certainty"), T("alert.area")
-		t.Sent, t.Expires, t.Description, t.Instruction = T("alert.sent"), T("alert.expires"), T("alert.description"), T("alert.instruction")
-		t.MachineTranslated, t.Updated, t.Cancelled = T("alert.machine_translation_note"), T("alert.updated"), T("alert.cancelled")
-		t.Exercise, t.Test = strings.ToUpper(T("alert.exercise")), strings.ToUpper(T("alert.test"))
-		t.Values = map[string]string{}
+		t := &EmailText{
+			Event: T("email.event"), Severity: T("alert.severity"), Urgency: T("alert.urgency"), Certainty: T("alert.certainty"),
+			Areas: T("alert.area"), Sent: T("alert.sent"), Expires: T("alert.expires"),
+			Description: T("email.what_is_happening"), Instruction: T("alert.instruction"),
+			MachineTranslated: T("alert.machine_translation_note"), Updated: T("alert.updated"), Cancelled: T("alert.cancelled"),
+			Exercise: strings.ToUpper(T("alert.exercise")), Test: strings.ToUpper(T("alert.test")),
+			UnsubscribeLine: T("email.unsubscribe_line"),
+			ConfirmSubject:  T("email.confirm_subject"), ConfirmIntro: T("email.confirm_intro"),
+			ConfirmAction: T("email.confirm_action"), ConfirmIgnore: T("email.confirm_ignore"),
+			ConfirmTitle: T("email.confirm_title"), ConfirmButton: T("email.confirm_button"),
+			Confirmed: T("email.confirmed"), AlreadyConfirmed: T("email.already_confirmed"),
+			UnsubscribeTitle: T("email.unsubscribe_title"), UnsubscribeAsk: T("email.unsubscribe_ask"),
+			UnsubscribeButton: T("email.unsubscribe_button"), Unsubscribed: T("email.unsubscribed"),
+			InvalidLink: T("email.invalid_link"),
+			Values:      map[string]string{},
+		}
 		for _, v := range tocsin.Severities {
 			t.Values[string(v)] = T("severity." + string(v))
 		}
@@ -151,9 +80,10 @@ func buildEmailTexts() {
 				t.Values[string(v)] = T("certainty." + string(v))
 			}
 		}
-		emailTextsByLocale[code] = &t
+		texts[code] = t
 	}
-}
+	return texts
+})
 
 // value translates a CAP value, leaving unknown ones as they are.
 func (t *EmailText) value(v string) string {
