@@ -10,6 +10,7 @@ import (
 
 	"github.com/tocsin/tocsin"
 	"github.com/tocsin/tocsin/deliver"
+	tlang "github.com/tocsin/tocsin/lang"
 )
 
 // emailSendTimeout bounds the sending of a confirmation email inside the
@@ -196,7 +197,11 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request, sub *tocsin.Su
 	if action == "unsubscribe" || strings.HasSuffix(r.URL.Path, "/unsubscribe") {
 		title = t.UnsubscribeTitle
 	}
-	v := map[string]any{"Lang": lang, "Title": title, "Message": message, "T": t, "Action": action, "Token": r.URL.Query().Get("token")}
+	dir := "ltr"
+	if l, ok := tlang.FindLocale(lang); ok {
+		dir = l.Dir
+	}
+	v := map[string]any{"Lang": lang, "Dir": dir, "CSS": assetURL("app.css"), "Title": title, "Message": message, "T": t, "Action": action, "Token": r.URL.Query().Get("token")}
 	if err != nil {
 		code := tocsin.ErrorCode(err)
 		if code == tocsin.EINTERNAL {
@@ -212,7 +217,7 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request, sub *tocsin.Su
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
 	linkPageHTML.Execute(w, v)
@@ -221,8 +226,9 @@ func (s *Server) linkPage(w http.ResponseWriter, r *http.Request, sub *tocsin.Su
 // linkPageHTML is the one small page behind confirm and unsubscribe links.
 // The form posts to the page's own URL, token included.
 var linkPageHTML = template.Must(template.New("link").Parse(`<!DOCTYPE html>
-<html lang="{{.Lang}}">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex"><title>{{.Title}}</title></head>
+<html lang="{{.Lang}}" dir="{{.Dir}}">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex"><title>{{.Title}}</title>
+<link rel="stylesheet" href="{{.CSS}}"></head>
 <body>
 <main>
 <h1>{{.Title}}</h1>
