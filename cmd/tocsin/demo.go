@@ -108,6 +108,33 @@ func loadDemo(ctx context.Context, db *sqlite.DB, srv *http.Server, matcher *del
 	if _, err := sqlite.NewIncidentService(db).DecideIncident(as("demo-verifier"), incidentID, tocsin.IncidentVerified, "three neighbours, one photo"); err != nil {
 		return err
 	}
+	// A fresh incident for the console's queue: two neighbours, not yet verified.
+	for i, text := range []string{
+		"Big tree down across Colfax Ave at Logan St, both lanes blocked",
+		"Árbol caído en Colfax y Logan, no pasan los carros",
+	} {
+		r := &tocsin.Report{Lat: 39.7401 + float64(i)*0.0005, Lon: -104.9823, Category: "Transport", Event: "road blocked", Text: text,
+			ObservedAt: time.Now().Add(-time.Duration(8-4*i) * time.Minute)}
+		if i == 1 {
+			r.Language = "es"
+		}
+		if _, err := reports.CreateReport(tocsin.NewContextWithClient(ctx, fmt.Sprintf("demo-reporter-%d", 3+i)), r); err != nil {
+			return err
+		}
+	}
+
+	// Console accounts, each with a password made here and shown once.
+	var accounts []string
+	for _, a := range []struct {
+		name string
+		role tocsin.Role
+	}{{"verifier", tocsin.RoleVerifier}, {"publisher-1", tocsin.RolePublisher}, {"publisher-2", tocsin.RolePublisher}} {
+		password := strings.TrimPrefix(tocsin.NewSecret("p"), "p_")[:20]
+		if _, err := sqlite.NewUserService(db).CreateUser(ctx, a.name, a.role, password); err != nil {
+			return err
+		}
+		accounts = append(accounts, fmt.Sprintf("%-17s %-9s %s", a.name, a.role, password))
+	}
 
 	expires := time.Now().Add(6 * time.Hour).UTC().Truncate(time.Second)
 	alert := &tocsin.Alert{Status: "Actual", MsgType: "Alert", IncidentID: incidentID,
@@ -125,13 +152,15 @@ func loadDemo(ctx context.Context, db *sqlite.DB, srv *http.Server, matcher *del
 		return err
 	}
 
-	text := "# tocsin demo tokens (bearer tokens; keep this file private)\n" + strings.Join(lines, "\n") + "\n"
+	text := "# tocsin demo tokens (bearer tokens; keep this file private)\n" + strings.Join(lines, "\n") + "\n" +
+		"# console accounts (sign in at " + srv.URL() + "/login): name, role, password\n" + strings.Join(accounts, "\n") + "\n"
 	if err := os.WriteFile(tokenFile, []byte(text), 0o600); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "demo region loaded: 3 zones, 3 webhook subscribers, 3 reports in incident %s, alert %s published\n", incidentID, alert.ID)
 	fmt.Fprintf(stdout, "demo tokens (also in %s):\n%s\n", tokenFile, strings.Join(lines, "\n"))
-	fmt.Fprintf(stdout, "try: curl %s/api/v1/alerts   and   curl %s/demo/inbox\n", srv.URL(), srv.URL())
+	fmt.Fprintf(stdout, "console accounts (sign in at %s/login; also in %s):\n%s\n", srv.URL(), tokenFile, strings.Join(accounts, "\n"))
+	fmt.Fprintf(stdout, "open %s in a browser, or try: curl %s/api/v1/alerts   and   curl %s/demo/inbox\n", srv.URL(), srv.URL(), srv.URL())
 	return nil
 }
 
