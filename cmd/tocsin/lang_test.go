@@ -129,10 +129,10 @@ func TestLanguages(t *testing.T) {
 	}
 
 	// The alert's page: Arabic is right-to-left, Accept-Language picks
-	// Spanish, machine text is labelled, no script may run.
+	// Spanish, machine text is labelled, only the site's own scripts may run.
 	page := getPage(t, base+"/alerts/"+tpl.ID+"?lang=ar", "")
-	if !strings.Contains(page.body, `<html lang="ar" dir="rtl">`) || !strings.Contains(page.body, `<article lang="ar" dir="rtl">`) ||
-		!strings.Contains(page.csp, "default-src 'none'") || strings.Contains(page.csp, "script-src") {
+	if !strings.Contains(page.body, `<html lang="ar" dir="rtl">`) || !strings.Contains(page.body, `<article class="alert" lang="ar" dir="rtl">`) ||
+		!strings.Contains(page.csp, "default-src 'none'") || !strings.Contains(page.csp, "script-src 'self';") || strings.Contains(page.csp, "unsafe-") {
 		t.Fatalf("Arabic page: CSP %q\n%s", page.csp, page.body)
 	}
 	if page := getPage(t, base+"/alerts/"+human.ID, "es-MX,es;q=0.9"); !strings.Contains(page.body, `<html lang="es" dir="ltr">`) ||
