@@ -16,12 +16,15 @@ const (
 	IncidentUnverifiable IncidentState = "unverifiable"
 	IncidentDuplicate    IncidentState = "duplicate"
 	IncidentRetracted    IncidentState = "retracted"
+	// IncidentMerged is an incident whose reports a verifier moved into
+	// another incident (its MergedInto); it leaves the queue.
+	IncidentMerged IncidentState = "merged"
 )
 
 // Valid reports whether s is a defined state.
 func (s IncidentState) Valid() bool {
 	switch s {
-	case IncidentUnverified, IncidentCorroborated, IncidentVerified, IncidentUnverifiable, IncidentDuplicate, IncidentRetracted:
+	case IncidentUnverified, IncidentCorroborated, IncidentVerified, IncidentUnverifiable, IncidentDuplicate, IncidentRetracted, IncidentMerged:
 		return true
 	}
 	return false
@@ -48,6 +51,15 @@ type Incident struct {
 	DecidedBy     *int64        `json:"decided_by,omitempty"`
 	DecidedAt     *time.Time    `json:"decided_at,omitempty"`
 	Note          string        `json:"note,omitempty"`
+	// MergedInto is the incident that took this one's reports, when its
+	// state is merged.
+	MergedInto string `json:"merged_into,omitempty"`
+}
+
+// OpenIncidentStates returns the states of incidents still in the queue:
+// those new reports may join.
+func OpenIncidentStates() []IncidentState {
+	return []IncidentState{IncidentUnverified, IncidentCorroborated, IncidentVerified}
 }
 
 // Clustering rules: a report joins an open incident of the same category whose
@@ -68,11 +80,21 @@ type IncidentService interface {
 	// recording who decided and why. EFORBIDDEN below verifier, ENOTFOUND,
 	// ECONFLICT when the incident is already closed.
 	DecideIncident(ctx context.Context, id string, state IncidentState, note string) (*Incident, error)
+	// MergeIncidents moves every report of incident id into incident into,
+	// recomputes into's counts, centre and times, and marks id merged
+	// (MergedInto set), all at once; it returns both incidents as they are
+	// after. Only open incidents of the same category merge. EFORBIDDEN
+	// below verifier; ENOTFOUND when id is absent; EINVALID (field "into")
+	// when into is empty, id itself or absent; ECONFLICT when either
+	// incident is closed, or (field "into") their categories differ.
+	MergeIncidents(ctx context.Context, id, into, note string) (merged, target *Incident, err error)
 }
 
 // IncidentFilter selects incidents; nil fields do not filter.
 type IncidentFilter struct {
-	State  *IncidentState
+	State *IncidentState
+	// States, when not empty, keeps incidents in any of these states.
+	States []IncidentState
 	Offset int
 	Limit  int
 }

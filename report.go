@@ -19,6 +19,8 @@ type Report struct {
 	Text       string    `json:"text"`
 	Language   string    `json:"language,omitempty"`
 	Channel    string    `json:"channel"`
+	// HasPhoto says whether the reporter attached a photo (ReportIntake).
+	HasPhoto bool `json:"has_photo,omitempty"`
 	// Reporter is an opaque key for counting distinct reporters: a principal
 	// id or a keyed hash of the anonymous client. Never an address.
 	Reporter string `json:"-"`

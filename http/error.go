@@ -23,6 +23,7 @@ var codes = map[string]int{
 	tocsin.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	tocsin.EINTERNAL:     http.StatusInternalServerError,
 	EMETHOD:              http.StatusMethodNotAllowed,
+	EMEDIATYPE:           http.StatusUnsupportedMediaType,
 }
 
 var titles = map[string]string{
@@ -36,6 +37,7 @@ var titles = map[string]string{
 	tocsin.EUNAVAILABLE:  "Unavailable",
 	tocsin.EINTERNAL:     "Internal error",
 	EMETHOD:              "Method not allowed",
+	EMEDIATYPE:           "Unsupported media type",
 }
 
 // problem is an RFC 9457 problem details document, with the application

@@ -3,6 +3,7 @@ package http
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/tocsin/tocsin"
 )
@@ -30,7 +31,13 @@ func (s *Server) handleListIncidents(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	if v := r.URL.Query().Get("state"); v != "" {
+	if v := r.URL.Query().Get("state"); v == "open" {
+		f.States = tocsin.OpenIncidentStates()
+	} else if strings.Contains(v, ",") {
+		for _, st := range strings.Split(v, ",") {
+			f.States = append(f.States, tocsin.IncidentState(strings.TrimSpace(st)))
+		}
+	} else if v != "" {
 		st := tocsin.IncidentState(v)
 		f.State = &st
 	}
@@ -82,4 +89,30 @@ func (s *Server) handleDecideIncident(state tocsin.IncidentState) http.HandlerFu
 		}
 		writeJSON(w, http.StatusOK, inc)
 	}
+}
+
+// mergeRequest is the body of POST /api/v1/incidents/{id}/merge.
+type mergeRequest struct {
+	Into string `json:"into"`
+	Note string `json:"note"`
+}
+
+// handleMergeIncident moves an incident's reports into another incident
+// and answers both as they are after.
+func (s *Server) handleMergeIncident(w http.ResponseWriter, r *http.Request) {
+	if _, err := tocsin.Require(r.Context(), tocsin.RoleVerifier); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	var req mergeRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	merged, target, err := s.Incidents.MergeIncidents(r.Context(), r.PathValue("id"), req.Into, req.Note)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"merged": merged, "incident": target})
 }

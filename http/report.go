@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tocsin/tocsin"
@@ -41,10 +42,40 @@ func (s *Server) handleCreateReport(w http.ResponseWriter, r *http.Request) {
 	if req.ObservedAt != nil {
 		rep.ObservedAt = *req.ObservedAt
 	}
+	key := idempotencyKey(r)
+	if s.Intake != nil {
+		// The answer gains the photo token, and a repeat with the same
+		// Idempotency-Key gets the first answer again.
+		sub, err := s.Intake.SubmitReport(r.Context(), rep, key)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		if sub.Replayed {
+			w.Header().Set("Idempotent-Replayed", "true")
+		}
+		writeJSON(w, http.StatusCreated, sub)
+		return
+	}
+	if key != "" {
+		s.Error(w, r, &tocsin.Error{Code: tocsin.EINVALID, Message: "this server does not take an Idempotency-Key",
+			Fields: []tocsin.FieldError{{Field: "Idempotency-Key", Detail: "is not supported here"}}})
+		return
+	}
 	receipt, err := s.Reports.CreateReport(r.Context(), rep)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]string{"id": rep.ID, "incident_id": rep.IncidentID, "receipt": receipt})
+}
+
+// idempotencyKey is the request's Idempotency-Key header, which may be a
+// plain token or, as the IETF draft writes it, a quoted string.
+func idempotencyKey(r *http.Request) string {
+	k := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
+	if len(k) >= 2 && k[0] == '"' && k[len(k)-1] == '"' {
+		k = k[1 : len(k)-1]
+	}
+	return k
 }

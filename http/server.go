@@ -48,6 +48,10 @@ type Server struct {
 	Translator lang.Translator
 	Outbox     tocsin.Outbox
 
+	// Intake, when set, takes the reports of POST /api/v1/reports instead
+	// of Reports, with Idempotency-Key and photo tokens, and keeps their
+	// photos (POST and GET /api/v1/reports/{id}/photo).
+	Intake tocsin.ReportIntake
 	// Matcher holds the subscriptions; the server adds and removes them as
 	// they are created and deleted.
 	Matcher *deliver.Matcher
@@ -107,6 +111,8 @@ type Server struct {
 	srv     *http.Server
 	keys    *clientKeys
 	limiter *limiter
+	// photoDecodes holds a slot for each photo being decoded.
+	photoDecodes chan struct{}
 }
 
 // DefaultLimits are the request rates used when Server.Limits is nil.
@@ -174,15 +180,21 @@ func (s *Server) Handler() http.Handler {
 		s.keys = newClientKeys(s.ClientKeyRotation, s.Now)
 		s.limiter = newLimiter(s.Now)
 	}
+	if s.photoDecodes == nil {
+		s.photoDecodes = make(chan struct{}, maxPhotoDecodes)
+	}
 	mux := http.NewServeMux()
 	route := func(pattern, class string, h http.HandlerFunc) {
 		mux.Handle(pattern, s.limit(class, h))
 	}
 	route("POST /api/v1/reports", "report", s.handleCreateReport)
+	route("POST /api/v1/reports/{id}/photo", "report", s.handleUploadPhoto)
+	route("GET /api/v1/reports/{id}/photo", "api", s.handleGetPhoto)
 	route("GET /api/v1/incidents", "api", s.handleListIncidents)
 	route("GET /api/v1/incidents/{id}", "api", s.handleGetIncident)
 	route("POST /api/v1/incidents/{id}/verify", "api", s.handleDecideIncident(tocsin.IncidentVerified))
 	route("POST /api/v1/incidents/{id}/reject", "api", s.handleDecideIncident(tocsin.IncidentUnverifiable))
+	route("POST /api/v1/incidents/{id}/merge", "api", s.handleMergeIncident)
 	route("POST /api/v1/alerts", "api", s.handleCreateAlert)
 	route("GET /api/v1/alerts", "api", s.handleListAlerts)
 	route("GET /api/v1/alerts/{id}", "api", s.handleGetAlert)
@@ -229,10 +241,14 @@ func (s *Server) Handler() http.Handler {
 	if s.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{}))
 	}
-	mux.HandleFunc("GET /{$}", s.handleIndex)
+	mux.Handle("GET /{$}", s.limit("api", http.HandlerFunc(s.handleHome)))
 	mux.HandleFunc("GET /static/", s.handleStatic)
 	mux.HandleFunc("GET /sw.js", s.handleStatic)
 	mux.Handle("GET /alerts/{id}", s.limit("api", http.HandlerFunc(s.handleAlertPage)))
+	mux.Handle("GET /report", s.limit("api", http.HandlerFunc(s.handleReportPage)))
+	mux.Handle("GET /login", s.limit("api", http.HandlerFunc(s.handleLoginPage)))
+	mux.Handle("GET /console", s.limit("api", http.HandlerFunc(s.handleConsolePage)))
+	mux.Handle("GET /subscribe", s.limit("api", http.HandlerFunc(s.handleSubscribePage)))
 	if s.Demo != nil {
 		mux.Handle("POST /demo/inbox/{name}", s.Demo)
 		mux.Handle("GET /demo/inbox", s.Demo)
@@ -279,10 +295,10 @@ func (s *Server) headers(next http.Handler) http.Handler {
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			h.Set("Cache-Control", "no-store")
 			h.Set("Access-Control-Allow-Origin", "*")
-			h.Set("Access-Control-Expose-Headers", "Location, Retry-After")
+			h.Set("Access-Control-Expose-Headers", "Location, Retry-After, Idempotent-Replayed")
 			if r.Method == http.MethodOptions {
 				h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
-				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID, Idempotency-Key")
 				h.Set("Access-Control-Max-Age", "86400")
 				w.WriteHeader(http.StatusNoContent)
 				return

@@ -144,9 +144,10 @@ type loginAnswer struct {
 }
 
 // allowLogin counts one login attempt against the client and against the
-// account name, answering 429 with Retry-After when either is spent. Only
-// opaque client keys and names are kept, in memory.
-func (s *Server) allowLogin(w http.ResponseWriter, r *http.Request, name string) bool {
+// account name. When either is spent it sets Retry-After and returns the
+// seconds to wait; it returns 0 when the attempt may go ahead. Only opaque
+// client keys and names are kept, in memory.
+func (s *Server) allowLogin(w http.ResponseWriter, r *http.Request, name string) int {
 	lim := s.LoginLimit
 	if lim.Burst <= 0 {
 		lim = DefaultLoginLimit
@@ -161,19 +162,25 @@ func (s *Server) allowLogin(w http.ResponseWriter, r *http.Request, name string)
 		if ok, wait := s.limiter.Allow(k.key, k.class, lim, false); !ok {
 			secs := int(wait/time.Second) + 1
 			w.Header().Set("Retry-After", fmt.Sprint(secs))
-			s.Error(w, r, tocsin.Errorf(tocsin.ERATELIMITED, "too many sign-in attempts; try again in %d seconds", secs))
-			return false
+			return secs
 		}
 	}
-	return true
+	return 0
 }
 
 // handleLogin signs an account in from a form or a JSON body with name and
 // password. A form is answered 303 to /console, JSON with the session's
-// name, role and CSRF token; both set the session cookie.
+// name, role and CSRF token; both set the session cookie. A form that fails
+// (wrong name or password, too many attempts) gets the sign-in page again
+// with the error in the reader's language; JSON gets a problem.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	form := isForm(r)
 	if s.Users == nil {
+		if form {
+			s.renderLogin(w, r, http.StatusNotFound, "", "web.login.error_disabled")
+			return
+		}
 		s.Error(w, r, tocsin.Errorf(tocsin.ENOTFOUND, "accounts are not enabled on this server"))
 		return
 	}
@@ -186,11 +193,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		Name     string `json:"name"`
 		Password string `json:"password"`
 	}
-	form := isForm(r)
 	if form {
 		r.Body = http.MaxBytesReader(nil, r.Body, MaxBodyBytes)
 		if err := r.ParseForm(); err != nil {
-			s.Error(w, r, tocsin.Errorf(tocsin.EINVALID, "the form could not be read"))
+			s.renderLogin(w, r, http.StatusBadRequest, "", "web.login.error_form")
 			return
 		}
 		in.Name, in.Password = r.PostForm.Get("name"), r.PostForm.Get("password")
@@ -198,11 +204,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	if !s.allowLogin(w, r, in.Name) {
+	if secs := s.allowLogin(w, r, in.Name); secs > 0 {
+		if form {
+			s.renderLogin(w, r, http.StatusTooManyRequests, in.Name, "web.login.error_rate", "seconds", fmt.Sprint(secs))
+			return
+		}
+		s.Error(w, r, tocsin.Errorf(tocsin.ERATELIMITED, "too many sign-in attempts; try again in %d seconds", secs))
 		return
 	}
 	p, err := s.Users.Authenticate(r.Context(), in.Name, in.Password)
-	if err != nil {
+	if form && tocsin.ErrorCode(err) == tocsin.EUNAUTHORIZED {
+		s.renderLogin(w, r, http.StatusUnauthorized, in.Name, "web.login.error_wrong")
+		return
+	} else if err != nil {
 		s.Error(w, r, err)
 		return
 	}

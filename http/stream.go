@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tocsin/tocsin"
+	"github.com/tocsin/tocsin/geo"
 	"github.com/tocsin/tocsin/sse"
 )
 
@@ -41,8 +42,35 @@ func streamLanguages(r *http.Request) ([]string, error) {
 	return langs, nil
 }
 
+// worldArea is the whole globe: the area of a stream opened with ?all=true,
+// such as the home page's map of every alert.
+var worldArea = geo.Shape{Polygon: geo.Polygon{{Lat: -90, Lon: -180}, {Lat: -90, Lon: 180}, {Lat: 90, Lon: 180}, {Lat: 90, Lon: -180}, {Lat: -90, Lon: -180}}}
+
+// streamArea reads the stream's area: the whole world with all=true (and
+// all reports true), else the circle of lat, lon and radius_km.
+func streamArea(r *http.Request) (area *geo.Shape, all bool, err error) {
+	q := r.URL.Query()
+	if v := q.Get("all"); v != "" {
+		all, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, false, &tocsin.Error{Code: tocsin.EINVALID, Message: "all must be true or false",
+				Fields: []tocsin.FieldError{{Field: "all", Detail: "must be true or false"}}}
+		}
+		if all {
+			if q.Has("lat") || q.Has("lon") || q.Has("radius_km") {
+				return nil, false, &tocsin.Error{Code: tocsin.EINVALID, Message: "all=true takes no lat, lon or radius_km",
+					Fields: []tocsin.FieldError{{Field: "all", Detail: "the whole world is followed; leave out lat, lon and radius_km"}}}
+			}
+			a := worldArea
+			return &a, true, nil
+		}
+	}
+	area, err = queryArea(r, true, 10)
+	return area, false, err
+}
+
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
-	area, err := queryArea(r, true, 10)
+	area, all, err := streamArea(r)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -61,7 +89,9 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ctx := r.Context()
-	s.Broker.Serve(w, r, sse.Stream{Area: *area, Langs: langs}, func(write func(seq int64, frame []byte) error) error {
+	// A stream of every alert (?all=true) is an onlooker such as the home
+	// page's map: the publisher's preview does not count it as a recipient.
+	s.Broker.Serve(w, r, sse.Stream{Area: *area, Langs: langs, Watcher: all}, func(write func(seq int64, frame []byte) error) error {
 		if last < 0 || s.Replay == nil {
 			return nil
 		}

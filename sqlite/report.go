@@ -72,6 +72,13 @@ func round(v float64, decimals int) float64 {
 
 // CreateReport validates, coarsens, stores and clusters a report.
 func (s *ReportService) CreateReport(ctx context.Context, r *tocsin.Report) (string, error) {
+	return s.createReport(ctx, r, nil)
+}
+
+// createReport is CreateReport that also runs also, when not nil, in the
+// report's transaction, with the receipt (SubmitReport's photo token and
+// idempotency key).
+func (s *ReportService) createReport(ctx context.Context, r *tocsin.Report, also func(tx *Tx, receipt string) error) (string, error) {
 	now := s.db.Now().UTC()
 	if err := s.validate(r, now); err != nil {
 		return "", err
@@ -118,7 +125,13 @@ func (s *ReportService) CreateReport(ctx context.Context, r *tocsin.Report) (str
 		if err := updateIncidentCounts(ctx, tx, inc.ID); err != nil {
 			return err
 		}
-		return tx.audit(ctx, "report.create", r.ID, map[string]any{"incident_id": r.IncidentID, "category": r.Category, "channel": r.Channel})
+		if err := tx.audit(ctx, "report.create", r.ID, map[string]any{"incident_id": r.IncidentID, "category": r.Category, "channel": r.Channel}); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(tx, receipt)
+		}
+		return nil
 	})
 	if err != nil {
 		return "", fmt.Errorf("create report: %w", err)
@@ -185,7 +198,8 @@ func (s *ReportService) FindReports(ctx context.Context, f tocsin.ReportFilter) 
 	if err := s.db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM reports WHERE `+w, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("find reports: %w", err)
 	}
-	rows, err := s.db.read.QueryContext(ctx, `SELECT id, incident_id, lat, lon, accuracy_m, observed_at, received_at, category, event, text, language, channel
+	rows, err := s.db.read.QueryContext(ctx, `SELECT id, incident_id, lat, lon, accuracy_m, observed_at, received_at, category, event, text, language, channel,
+		EXISTS (SELECT 1 FROM report_photos WHERE report_id = reports.id)
 		FROM reports WHERE `+w+` ORDER BY received_at DESC LIMIT ? OFFSET ?`, append(args, limit(f.Limit), f.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("find reports: %w", err)
@@ -197,7 +211,7 @@ func (s *ReportService) FindReports(ctx context.Context, f tocsin.ReportFilter) 
 		var acc sql.NullFloat64
 		var obs, rec int64
 		var cat string
-		if err := rows.Scan(&r.ID, &r.IncidentID, &r.Lat, &r.Lon, &acc, &obs, &rec, &cat, &r.Event, &r.Text, &r.Language, &r.Channel); err != nil {
+		if err := rows.Scan(&r.ID, &r.IncidentID, &r.Lat, &r.Lon, &acc, &obs, &rec, &cat, &r.Event, &r.Text, &r.Language, &r.Channel, &r.HasPhoto); err != nil {
 			return nil, 0, fmt.Errorf("find reports: %w", err)
 		}
 		if acc.Valid {

@@ -72,6 +72,10 @@ type Stream struct {
 	// Langs are the languages asked for, most preferred first. Streams with
 	// the same list share one encoded frame.
 	Langs []string
+	// Watcher marks a stream that follows alerts as an onlooker (a public
+	// map of every alert), not as someone in the area: it gets the events
+	// but Count, the publisher's recipient preview, leaves it out.
+	Watcher bool
 }
 
 // Broker holds the open streams and fans published events out to them. It is
@@ -218,10 +222,19 @@ func (b *Broker) Publish(seq int64, areas []geo.Shape, frame func(langs []string
 }
 
 // Count returns how many streams Publish would reach now with areas, for the
-// publisher's preview.
+// publisher's preview, watchers left out.
 func (b *Broker) Count(areas []geo.Shape) int {
 	n := 0
-	b.idx.SearchAll(areas, func(int64) bool { n++; return true })
+	b.idx.SearchAll(areas, func(id int64) bool {
+		sh := b.shard(id)
+		sh.mu.RLock()
+		st := sh.streams[id]
+		sh.mu.RUnlock()
+		if st != nil && !st.watcher {
+			n++
+		}
+		return true
+	})
 	return n
 }
 

@@ -63,6 +63,7 @@ func (b *Broker) Serve(w http.ResponseWriter, r *http.Request, st Stream, replay
 		area:      st.Area,
 		langs:     slices.Clone(st.Langs),
 		langKey:   langKey(st.Langs),
+		watcher:   st.Watcher,
 		replaying: true,
 		minSeq:    noSeq,
 	}

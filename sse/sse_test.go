@@ -53,7 +53,7 @@ func streamHandler(b *sse.Broker, replay replayFunc) http.Handler {
 		if replay != nil {
 			rp = replay(r)
 		}
-		st := sse.Stream{Area: geo.Shape{Circle: &geo.Circle{Lat: lat, Lon: lon, RadiusKM: rad}}, Langs: langs}
+		st := sse.Stream{Area: geo.Shape{Circle: &geo.Circle{Lat: lat, Lon: lon, RadiusKM: rad}}, Langs: langs, Watcher: q.Has("watcher")}
 		b.Serve(w, r, st, rp)
 	})
 }
@@ -209,18 +209,21 @@ func TestPublishReachesOnlyStreamsInTheArea(t *testing.T) {
 	a := MustDial(t, addr, query(denver, "en"))
 	a2 := MustDial(t, addr, query(denver2, "en"))
 	l := MustDial(t, addr, query(london, "en"))
-	if b.Len() != 3 {
-		t.Fatalf("Len = %d, want 3", b.Len())
+	// An onlooker (a public map) in the area: it gets the event, but the
+	// publisher's preview does not count it as a recipient.
+	w := MustDial(t, addr, query(denver, "en")+"&watcher")
+	if b.Len() != 4 {
+		t.Fatalf("Len = %d, want 4", b.Len())
 	}
 
 	city := geo.Circle{Lat: 39.74, Lon: -104.99, RadiusKM: 5}
 	if n := b.Count(area(city)); n != 2 {
-		t.Fatalf("Count = %d, want 2", n)
+		t.Fatalf("Count = %d, want 2 (the watcher left out)", n)
 	}
-	if n := b.Publish(1, area(city), staticFrame(1, `{"headline":"flood"}`)); n != 2 {
-		t.Fatalf("Publish reached %d streams, want 2", n)
+	if n := b.Publish(1, area(city), staticFrame(1, `{"headline":"flood"}`)); n != 3 {
+		t.Fatalf("Publish reached %d streams, want 3", n)
 	}
-	for _, c := range []*client{a, a2} {
+	for _, c := range []*client{a, a2, w} {
 		if ev := c.next(); ev != (event{"1", "alert", `{"headline":"flood"}`}) {
 			t.Fatalf("got %+v", ev)
 		}
@@ -235,10 +238,10 @@ func TestPublishReachesOnlyStreamsInTheArea(t *testing.T) {
 	// Several areas: each stream once.
 	both := append(area(city), area(london)...)
 	both = append(both, area(denver)...)
-	if n := b.Publish(3, both, staticFrame(3, "{}")); n != 3 {
-		t.Fatalf("Publish to overlapping areas reached %d streams, want 3", n)
+	if n := b.Publish(3, both, staticFrame(3, "{}")); n != 4 {
+		t.Fatalf("Publish to overlapping areas reached %d streams, want 4", n)
 	}
-	for _, c := range []*client{a, a2, l} {
+	for _, c := range []*client{a, a2, l, w} {
 		if ev := c.next(); ev.id != "3" {
 			t.Fatalf("got event %q, want 3", ev.id)
 		}

@@ -20,6 +20,7 @@ type stream struct {
 	area    geo.Shape
 	langs   []string
 	langKey string
+	watcher bool            // an onlooker, left out of Count
 	conn    net.Conn        // hijacked connection, or nil
 	rc      syscall.RawConn // conn's descriptor, or nil when it has none
 	fb      chan []byte     // fallback: frames for the Serve goroutine

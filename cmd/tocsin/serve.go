@@ -155,7 +155,9 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 
 	srv := http.NewServer()
 	srv.Addr, srv.Logger = c.Addr, logger.With("component", "http")
-	srv.Reports, srv.Incidents, srv.Alerts = sqlite.NewReportService(db), sqlite.NewIncidentService(db), alerts
+	reports := sqlite.NewReportService(db)
+	srv.Reports, srv.Incidents, srv.Alerts = reports, sqlite.NewIncidentService(db), alerts
+	srv.Intake = reports // Idempotency-Key, photo tokens and photos
 	srv.Subscriptions, srv.Tokens, srv.Audit, srv.Outbox, srv.Zones = subs, tokens, sqlite.NewAuditService(db), outbox, sqlite.NewZoneService(db)
 	srv.Glossary = newGlossary(db)
 	srv.Users = sqlite.NewUserService(db) // console accounts: login, sessions, CSRF

@@ -47,7 +47,9 @@ self.addEventListener('fetch', (event) => {
       const cache = await caches.open(CACHE);
       try {
         const resp = await fetch(req);
-        if (resp.ok) cache.put(url.pathname, resp.clone());
+        // A page made for a signed-in account (it carries the session's
+        // CSRF token) is no-store: it never goes into the cache.
+        if (resp.ok && !/no-store/.test(resp.headers.get('Cache-Control') || '')) cache.put(url.pathname, resp.clone());
         return resp;
       } catch (e) {
         const hit = await cache.match(url.pathname);

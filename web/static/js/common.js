@@ -136,7 +136,8 @@
     for (const a of areas || []) {
       const layer = areaLayer(a, severity);
       if (!layer) continue;
-      if (label || a.description) layer.bindTooltip(label || a.description);
+      // Leaflet inserts a string tooltip as HTML: give it a text node's element.
+      if (label || a.description) layer.bindTooltip(el('span', {}, label || a.description));
       group.addLayer(layer);
     }
     group.addTo(map);
