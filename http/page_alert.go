@@ -32,6 +32,14 @@ func (s *Server) handleAlertPage(w http.ResponseWriter, r *http.Request) {
 	if err == nil && a.PublishedAt == nil {
 		err = tocsin.Errorf(tocsin.ENOTFOUND, "alert not found")
 	}
+	if tocsin.ErrorCode(err) == tocsin.ENOTFOUND && wantsHTML(r) {
+		// A reader following a stale or mistyped link gets a page, in
+		// their language, that leads to the active alerts.
+		p := s.newPage(w, r, "notfound", "web.alert.not_found")
+		p.Script = false
+		s.renderPage(w, r, http.StatusNotFound, p)
+		return
+	}
 	if err != nil {
 		s.Error(w, r, err)
 		return

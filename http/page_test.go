@@ -106,3 +106,14 @@ func TestPages_TilesInCSP(t *testing.T) {
 		}
 	}
 }
+
+// TestPages_AlertNotFound: a browser following a dead link gets a page in
+// its language; an API client still gets a problem.
+func TestPages_AlertNotFound(t *testing.T) {
+	ts := MustOpenServer(t)
+	resp := ts.Do(t, Request{Method: "GET", Path: "/alerts/alr_nothing", Header: map[string]string{"Accept": "text/html", "Accept-Language": "fr"}})
+	if resp.Status != http.StatusNotFound || !strings.Contains(string(resp.Body), "Alerte introuvable") || !strings.Contains(string(resp.Body), `<html lang="fr" dir="ltr">`) {
+		t.Errorf("browser: status %d\n%s", resp.Status, resp.Body)
+	}
+	wantProblem(t, ts.Do(t, Request{Method: "GET", Path: "/alerts/alr_nothing"}), http.StatusNotFound, "")
+}
