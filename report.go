@@ -41,6 +41,20 @@ type ReportService interface {
 	CreateReport(ctx context.Context, r *Report) (receipt string, err error)
 	// FindReports returns reports matching filter, newest first, and the total.
 	FindReports(ctx context.Context, filter ReportFilter) ([]*Report, int, error)
+	// ExpireReports deletes, all at once, every report received before
+	// before whose incident has left the verifiers' queue (any state but
+	// unverified and corroborated), with its photo and idempotency key, and
+	// returns how many it deleted. A report's age is counted from when the
+	// server stored it (ReceivedAt), not from the reporter's ObservedAt,
+	// which the client sets and may back-date by days. Reports of incidents
+	// still waiting for a decision are kept however old, so that nothing
+	// vanishes under a verifier's eyes; they expire once it is decided.
+	// Incidents keep their counts, reporters, centre and first and last
+	// seen, which are not personal data, and go on counting the expired
+	// reports when more join. One audit event records a sweep that deleted
+	// anything. Only tocsin itself may call it (a ctx from
+	// NewContextWithSystem): EFORBIDDEN otherwise.
+	ExpireReports(ctx context.Context, before time.Time) (n int, err error)
 }
 
 // ReportFilter selects reports; nil fields do not filter.

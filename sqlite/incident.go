@@ -188,6 +188,19 @@ func (s *IncidentService) MergeIncidents(ctx context.Context, id, into, note str
 		if err != nil {
 			return err
 		}
+		// What id's expired reports added to its counts goes with the
+		// reports that are left, so the recount below still counts them.
+		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET
+			expired_reports = incidents.expired_reports + src.expired_reports,
+			expired_reporters = incidents.expired_reporters + src.expired_reporters,
+			expired_lat_sum = incidents.expired_lat_sum + src.expired_lat_sum,
+			expired_lon_sum = incidents.expired_lon_sum + src.expired_lon_sum,
+			first_seen = MIN(incidents.first_seen, src.first_seen),
+			last_seen = MAX(incidents.last_seen, src.last_seen)
+			FROM (SELECT expired_reports, expired_reporters, expired_lat_sum, expired_lon_sum, first_seen, last_seen FROM incidents WHERE id = ?) AS src
+			WHERE incidents.id = ? AND src.expired_reports > 0`, id, into); err != nil {
+			return err
+		}
 		if err := updateIncidentCounts(ctx, tx, into); err != nil {
 			return err
 		}

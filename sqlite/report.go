@@ -171,15 +171,22 @@ func findCluster(ctx context.Context, tx *Tx, r *tocsin.Report) (*tocsin.Inciden
 
 // updateIncidentCounts recomputes an incident's counts, centre and times from
 // its reports, and marks it corroborated once two distinct reporters agree.
+// Reports that have expired (ExpireReports) still count, through what the
+// incident remembers of them: its expired_* columns, and first_seen and
+// last_seen, which already span them.
 func updateIncidentCounts(ctx context.Context, tx *Tx, id string) error {
 	_, err := tx.ExecContext(ctx, `UPDATE incidents SET
-		report_count = (SELECT COUNT(*) FROM reports WHERE incident_id = incidents.id),
-		reporter_count = (SELECT COUNT(DISTINCT reporter) FROM reports WHERE incident_id = incidents.id),
-		lat = (SELECT ROUND(AVG(lat), ?) FROM reports WHERE incident_id = incidents.id),
-		lon = (SELECT ROUND(AVG(lon), ?) FROM reports WHERE incident_id = incidents.id),
-		first_seen = (SELECT MIN(observed_at) FROM reports WHERE incident_id = incidents.id),
-		last_seen = (SELECT MAX(observed_at) FROM reports WHERE incident_id = incidents.id)
-		WHERE id = ?`, tx.db.LocationDecimals+1, tx.db.LocationDecimals+1, id)
+		report_count = expired_reports + (SELECT COUNT(*) FROM reports WHERE incident_id = incidents.id),
+		reporter_count = expired_reporters + (SELECT COUNT(DISTINCT reporter) FROM reports WHERE incident_id = incidents.id),
+		lat = CASE WHEN expired_reports = 0 THEN (SELECT ROUND(AVG(lat), ?1) FROM reports WHERE incident_id = incidents.id)
+			ELSE (SELECT ROUND((incidents.expired_lat_sum + TOTAL(lat)) / (incidents.expired_reports + COUNT(*)), ?1) FROM reports WHERE incident_id = incidents.id) END,
+		lon = CASE WHEN expired_reports = 0 THEN (SELECT ROUND(AVG(lon), ?1) FROM reports WHERE incident_id = incidents.id)
+			ELSE (SELECT ROUND((incidents.expired_lon_sum + TOTAL(lon)) / (incidents.expired_reports + COUNT(*)), ?1) FROM reports WHERE incident_id = incidents.id) END,
+		first_seen = CASE WHEN expired_reports = 0 THEN (SELECT MIN(observed_at) FROM reports WHERE incident_id = incidents.id)
+			ELSE MIN(first_seen, COALESCE((SELECT MIN(observed_at) FROM reports WHERE incident_id = incidents.id), first_seen)) END,
+		last_seen = CASE WHEN expired_reports = 0 THEN (SELECT MAX(observed_at) FROM reports WHERE incident_id = incidents.id)
+			ELSE MAX(last_seen, COALESCE((SELECT MAX(observed_at) FROM reports WHERE incident_id = incidents.id), last_seen)) END
+		WHERE id = ?2`, tx.db.LocationDecimals+1, id)
 	if err != nil {
 		return err
 	}

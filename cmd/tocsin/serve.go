@@ -31,6 +31,7 @@ type serveConfig struct {
 	AllowPrivateWebhooks bool
 	Sender               string
 	LocationDecimals     int
+	ReportRetention      time.Duration // 0 keeps raw reports forever
 	MaxStreams           int
 	Heartbeat            time.Duration
 	LogLevel             string
@@ -54,6 +55,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&c.AllowPrivateWebhooks, "allow-private-webhooks", false, "let webhooks reach private, loopback and link-local addresses")
 	fs.StringVar(&c.Sender, "sender", "tocsin", "CAP sender of alerts published here (no spaces or commas)")
 	fs.IntVar(&c.LocationDecimals, "location-decimals", 3, "decimal places kept of reporters' positions (3 ≈ 110 m)")
+	fs.DurationVar(&c.ReportRetention, "report-retention", DefaultReportRetention, "how long raw reports (with their photos) are kept after they arrive, once their incident is decided; 0 keeps them forever")
 	fs.IntVar(&c.MaxStreams, "max-streams", 100_000, "most live SSE streams open at once")
 	fs.DurationVar(&c.Heartbeat, "heartbeat", 25*time.Second, "interval of keep-alive comments on live streams")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
@@ -88,6 +90,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if c.LocationDecimals < 1 || c.LocationDecimals > 6 {
 		return fmt.Errorf("%w: --location-decimals must be from 1 to 6", errUsage)
+	}
+	if c.ReportRetention < 0 {
+		return fmt.Errorf("%w: --report-retention must not be negative (0 keeps reports forever)", errUsage)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
@@ -215,6 +220,14 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger, stdout io.Wr
 		return err
 	}
 	defer poller.Close()
+	if c.ReportRetention > 0 {
+		sweeper := &reportSweeper{Reports: reports, Retention: c.ReportRetention, Interval: sweepInterval(c.ReportRetention),
+			Now: db.Now, Logger: logger.With("component", "retention")}
+		sweeper.Start(tocsin.NewContextWithSystem(ctx))
+		defer sweeper.Close()
+	} else {
+		logger.Warn("raw reports are kept forever (--report-retention 0)")
+	}
 
 	fmt.Fprintf(stdout, "tocsin %s listening on %s (data in %s)\n", tocsin.Version, srv.URL(), c.Data)
 	if f, ok := stdout.(*os.File); ok {
