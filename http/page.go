@@ -94,13 +94,25 @@ func (p *webPage) Tf(key string, pairs ...string) string {
 	return lang.Tf(p.Locale.Code, key, args)
 }
 
-// LangURL is the page's own address in another language.
-func (p *webPage) LangURL(code string) string {
-	u, _ := url.Parse(p.Path)
-	q := u.Query()
-	q.Set("lang", code)
-	u.RawQuery = q.Encode()
-	return u.String()
+// statusLabel is the visible mark of an Exercise or Test alert in the
+// page's locale; "" for an Actual one.
+func (p *webPage) statusLabel(s tocsin.Status) string {
+	switch s {
+	case "Exercise":
+		return p.T("alert.exercise")
+	case "Test":
+		return p.T("alert.test")
+	}
+	return ""
+}
+
+// textDir is the writing direction of text in language: its locale's, or
+// "ltr" for a language tocsin has no locale for.
+func textDir(language string) string {
+	if l, ok := lang.FindLocale(lang.Match([]string{language})); ok {
+		return l.Dir
+	}
+	return "ltr"
 }
 
 // LangCookie remembers the language a reader chose with the chooser.

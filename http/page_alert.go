@@ -51,17 +51,8 @@ func (s *Server) handleAlertPage(w http.ResponseWriter, r *http.Request) {
 		prefs = append(strings.Split(q, ","), prefs...)
 	}
 	info := a.InfoFor(append(prefs, lang.AcceptLanguage(r.Header.Get("Accept-Language"))...))
-	d := &alertPage{Alert: a, Info: info, InfoDir: "ltr", Machine: strings.HasPrefix(info.Provenance, "machine:"),
-		Cancelled: a.State == tocsin.AlertCancelled || a.MsgType == "Cancel"}
-	if l, ok := lang.FindLocale(lang.Match([]string{info.Language})); ok {
-		d.InfoDir = l.Dir
-	}
-	switch a.Status {
-	case "Exercise":
-		d.StatusLabel = p.T("alert.exercise")
-	case "Test":
-		d.StatusLabel = p.T("alert.test")
-	}
+	d := &alertPage{Alert: a, Info: info, InfoDir: textDir(info.Language), Machine: strings.HasPrefix(info.Provenance, "machine:"),
+		Cancelled: a.State == tocsin.AlertCancelled || a.MsgType == "Cancel", StatusLabel: p.statusLabel(a.Status)}
 	d.Sent, d.SentISO = lang.FormatTime(a.Sent, p.Locale.Code, time.Local), a.Sent.Format(time.RFC3339)
 	if exp := a.Expires(); exp != nil {
 		d.Expires, d.ExpiresISO = lang.FormatTime(*exp, p.Locale.Code, time.Local), exp.Format(time.RFC3339)

@@ -108,17 +108,8 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 
 // homeAlert renders one alert's list entry in the page's locale.
 func (s *Server) homeAlert(p *webPage, a *tocsin.Alert, info *tocsin.Info) homeAlert {
-	h := homeAlert{ID: a.ID, Lang: info.Language, Dir: "ltr", Headline: info.Headline, Event: info.Event,
-		Severity: info.Severity, Urgency: info.Urgency, Updated: a.MsgType == "Update"}
-	if l, ok := lang.FindLocale(lang.Match([]string{info.Language})); ok {
-		h.Dir = l.Dir
-	}
-	switch a.Status {
-	case "Exercise":
-		h.StatusLabel = p.T("alert.exercise")
-	case "Test":
-		h.StatusLabel = p.T("alert.test")
-	}
+	h := homeAlert{ID: a.ID, Lang: info.Language, Dir: textDir(info.Language), Headline: info.Headline, Event: info.Event,
+		Severity: info.Severity, Urgency: info.Urgency, Updated: a.MsgType == "Update", StatusLabel: p.statusLabel(a.Status)}
 	for _, ar := range a.Areas {
 		if ar.Description != "" {
 			h.Areas = append(h.Areas, ar.Description)
