@@ -151,16 +151,8 @@ func (s *Server) newPage(w http.ResponseWriter, r *http.Request, name, titleKey 
 	q.Del("lang")
 	u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
 	p.Path = u.String()
-	msgs := map[string]string{}
-	all := lang.Messages(l.Code)
-	for k, v := range all {
-		for _, pre := range append(prefixes, "web.common.") {
-			if strings.HasPrefix(k, pre) {
-				msgs[k] = v
-			}
-		}
-	}
-	p.Boot = boot{Locale: l.Code, Dir: l.Dir, CSRF: p.CSRF, Map: p.Map, Tiles: s.tiles(), Messages: msgs}
+	p.Boot = boot{Locale: l.Code, Dir: l.Dir, CSRF: p.CSRF, Map: p.Map, Tiles: s.tiles(),
+		Messages: lang.Messages(l.Code, append(prefixes, "web.common.")...)}
 	return p
 }
 

@@ -45,10 +45,24 @@ func Tf(locale, key string, args map[string]string) string {
 	})
 }
 
-// Messages returns a copy of every message of locale, for a client that
-// renders on its own (the web UI's bundle). Unsupported locales get English.
-func Messages(locale string) map[string]string {
-	return maps.Clone(data().msgs[canonicalLocale(locale)])
+// Messages returns a copy of the messages of locale whose keys start with
+// one of prefixes (every message when none is given), for a client that
+// renders on its own: a page's script. Unsupported locales get English.
+func Messages(locale string, prefixes ...string) map[string]string {
+	all := data().msgs[canonicalLocale(locale)]
+	if len(prefixes) == 0 {
+		return maps.Clone(all)
+	}
+	out := map[string]string{}
+	for k, v := range all {
+		for _, pre := range prefixes {
+			if strings.HasPrefix(k, pre) {
+				out[k] = v
+				break
+			}
+		}
+	}
+	return out
 }
 
 // Keys returns every catalog key, sorted.

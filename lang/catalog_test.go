@@ -216,3 +216,15 @@ func TestFormatTime(t *testing.T) {
 		}
 	}
 }
+
+func TestMessagesByPrefix(t *testing.T) {
+	m := Messages("es-MX", "severity.", "web.common.")
+	if m["severity.Extreme"] != T("es", "severity.Extreme") || m["web.common.skip"] != T("es", "web.common.skip") {
+		t.Fatalf("Messages(es-MX, severity., web.common.) lacks what it should: %v", m)
+	}
+	for k := range m {
+		if !strings.HasPrefix(k, "severity.") && !strings.HasPrefix(k, "web.common.") {
+			t.Errorf("key %q does not start with a prefix asked for", k)
+		}
+	}
+}
