@@ -68,13 +68,10 @@ func Messages(locale string, prefixes ...string) map[string]string {
 // Keys returns every catalog key, sorted.
 func Keys() []string { return slices.Clone(data().keys) }
 
-// canonicalLocale returns the supported code for locale, ignoring case, or
-// DefaultLocale.
+// canonicalLocale returns the supported locale for a language tag, as
+// Match finds it ("es-MX" is es, "zh-TW" zh-Hant), or DefaultLocale.
 func canonicalLocale(locale string) string {
-	if l, ok := FindLocale(locale); ok {
-		return l.Code
-	}
-	return DefaultLocale
+	return Match([]string{locale})
 }
 
 var placeholderRE = regexp.MustCompile(`\{[a-z_][a-z0-9_]*\}`)
