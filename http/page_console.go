@@ -19,6 +19,9 @@ type consolePage struct {
 	// The CAP enumerations offered in the compose form, labelled in the
 	// page's language.
 	Statuses, Categories, Urgencies, Severities, Certainties []consoleOption
+	// LanguageCount is how many languages a template writes: every
+	// supported one.
+	LanguageCount int
 }
 
 // consoleOption is one choice of a select.
@@ -33,6 +36,43 @@ type consoleBoot struct {
 	Locales   []lang.Locale     `json:"locales"`
 	// PollMS is how often the queues are refreshed, in milliseconds.
 	PollMS int `json:"poll_ms"`
+	// Templates are the vetted alert types the compose form offers, with
+	// their event names in the page's language.
+	Templates []consoleTemplate `json:"templates,omitempty"`
+}
+
+// consoleTemplate is a template as GET /api/v1/templates lists it, with its
+// event name in the page's language only.
+type consoleTemplate struct {
+	ID             string              `json:"id"`
+	Version        int                 `json:"version"`
+	Event          string              `json:"event"`
+	Category       tocsin.CategoryList `json:"category"`
+	Urgency        tocsin.Urgency      `json:"urgency"`
+	Severity       tocsin.Severity     `json:"severity"`
+	Certainty      tocsin.Certainty    `json:"certainty"`
+	PublisherOnly  bool                `json:"publisher_only,omitempty"`
+	RequiresExpiry bool                `json:"requires_expiry,omitempty"`
+	Params         []lang.Param        `json:"params"`
+}
+
+// consoleTemplates returns every template with its event name in locale,
+// else in English, else its id.
+func consoleTemplates(locale string) []consoleTemplate {
+	var out []consoleTemplate
+	for _, t := range lang.Templates() {
+		event := t.Event[locale]
+		if event == "" {
+			event = t.Event["en"]
+		}
+		if event == "" {
+			event = t.ID
+		}
+		out = append(out, consoleTemplate{ID: t.ID, Version: t.Version, Event: event, Category: t.Category,
+			Urgency: t.Urgency, Severity: t.Severity, Certainty: t.Certainty,
+			PublisherOnly: t.PublisherOnly, RequiresExpiry: t.RequiresExpiry, Params: t.Params})
+	}
+	return out
 }
 
 // consolePoll is how often the console refreshes its queues. Incidents have
@@ -52,7 +92,7 @@ func (s *Server) handleConsolePage(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage(w, r, "console", "web.console.title", "web.console.", "alert.", "category.", "severity.", "urgency.", "certainty.")
 	role := sess.Principal.Role
 	d := &consolePage{Allowed: role.Includes(tocsin.RoleVerifier), Publisher: role.Includes(tocsin.RolePublisher),
-		RoleLabel: p.T("web.console.role_" + string(role))}
+		RoleLabel: p.T("web.console.role_" + string(role)), LanguageCount: len(lang.Locales())}
 	if !d.Allowed {
 		p.Script, p.Map, p.Data = false, false, d
 		s.renderPage(w, r, http.StatusForbidden, p)
@@ -74,6 +114,10 @@ func (s *Server) handleConsolePage(w http.ResponseWriter, r *http.Request) {
 		d.Certainties = append(d.Certainties, consoleOption{string(v), p.T("certainty." + string(v))})
 	}
 	p.Data = d
-	p.Boot.Data = consoleBoot{Principal: sess.Principal, Publisher: d.Publisher, Locales: lang.Locales(), PollMS: consolePoll}
+	b := consoleBoot{Principal: sess.Principal, Publisher: d.Publisher, Locales: lang.Locales(), PollMS: consolePoll}
+	if d.Publisher {
+		b.Templates = consoleTemplates(p.Locale.Code)
+	}
+	p.Boot.Data = b
 	s.renderPage(w, r, http.StatusOK, p)
 }

@@ -1,10 +1,12 @@
 // console.js — the responder console: the incident queue (reports on a map,
 // verify, reject, merge), composing an alert with each language side by
-// side, its preview (area and recipients per channel), the approval queue
-// for the second publisher, and one-action update and cancel of published
-// alerts. Every piece of user text goes into the page through tocsin.el as
-// text, never as markup. The queues are refreshed by polling every few
-// seconds: incidents have no live stream of their own.
+// side or from a vetted template that writes every language (a form made
+// from the template's parameters), its preview (area, recipients per
+// channel, every language), the approval queue for the second publisher,
+// and one-action update and cancel of published alerts. Every piece of user
+// text goes into the page through tocsin.el as text, never as markup. The
+// queues are refreshed by polling every few seconds: incidents have no live
+// stream of their own.
 'use strict';
 
 (function () {
@@ -109,7 +111,10 @@
       return;
     }
     let rest = [];
-    if (form && err && err.errors) rest = fieldErrors(form, err);
+    if (form && err && err.errors) {
+      rememberHints(form);
+      rest = fieldErrors(form, err);
+    }
     let msg = errorText(err, context);
     if (form && err && err.errors && err.errors.length) {
       msg = t('web.console.error_fields');
@@ -123,8 +128,30 @@
   }
 
   function clearFieldErrors(form) {
+    form.querySelectorAll('[aria-invalid]').forEach(unmark);
     form.querySelectorAll('.field-error').forEach((e) => e.remove());
-    form.querySelectorAll('[aria-invalid]').forEach((e) => e.removeAttribute('aria-invalid'));
+  }
+
+  // A field error takes the place of the field's description; rememberHints
+  // keeps each description so that unmark can give it back.
+  function rememberHints(form) {
+    form.querySelectorAll('[aria-describedby]').forEach((e) => {
+      const d = e.getAttribute('aria-describedby');
+      if (!/-error$/.test(d)) e.dataset.hint = d;
+    });
+  }
+
+  // unmark takes a field's error away, once it is being corrected.
+  function unmark(e) {
+    if (e.getAttribute('aria-invalid') !== 'true') return;
+    e.removeAttribute('aria-invalid');
+    const id = (e.id || e.dataset.field) + '-error';
+    for (let n = e.nextElementSibling; n && n.classList.contains('field-error'); n = e.nextElementSibling) {
+      if (n.id !== id) break;
+      n.remove();
+    }
+    if (e.dataset.hint) e.setAttribute('aria-describedby', e.dataset.hint);
+    else e.removeAttribute('aria-describedby');
   }
 
   // busy disables buttons while an action is in flight.
@@ -691,9 +718,11 @@
 
   // resetCompose fills the compose form for a new alert, for an alert from
   // an incident (from.incident and its reports), or for an update of a
-  // published alert (from.alert).
-  function resetCompose(from) {
+  // published alert (from.alert). It starts with written text, the way the
+  // form always opens, unless keepMode keeps the way chosen.
+  function resetCompose(from, keepMode) {
     const form = $('compose-form');
+    const mode = keepMode ? composeMode() : 'write';
     form.reset();
     clearFieldErrors(form);
     form.hidden = false;
@@ -775,10 +804,30 @@
       addColumn(boot.locale);
     }
     refreshLanguageChoices();
+    // Templates of the incident's (or the updated alert's) category come first.
+    fillTemplateSelect(from && from.incident ? from.incident.category
+      : from && from.alert ? (((from.alert.infos || [])[0] || {}).category || [])[0] : '');
+    paramInputs = {};
+    chooseTemplate();
+    setComposeMode(mode);
     if (cMap) {
       if (isFinite(parseFloat($('c-lat').value))) cMap.setView([parseFloat($('c-lat').value), parseFloat($('c-lon').value)], 13);
       drawComposeArea(true);
     }
+  }
+
+  // composeAreas reads the area editor: the circle or the polygon first,
+  // then any further areas of the alert being updated.
+  function composeAreas() {
+    const description = $('c-area-desc').value.trim();
+    let area;
+    if (compose.polygon) {
+      area = { description, polygon: compose.polygon };
+    } else {
+      const c = circleFields();
+      area = { description, circle: { lat: c.lat, lon: c.lon, radius_km: c.r } };
+    }
+    return [area].concat(compose.extraAreas);
   }
 
   // buildAlert reads the form into an API alert, numbering the fields of
@@ -804,20 +853,12 @@
         headline: c.headline.value.trim(), description: c.description.value.trim(), instruction: c.instruction.value.trim(),
       });
     });
-    const description = $('c-area-desc').value.trim();
-    let area;
-    if (compose.polygon) {
-      area = { description, polygon: compose.polygon };
-    } else {
-      const c = circleFields();
-      area = { description, circle: { lat: c.lat, lon: c.lon, radius_km: c.r } };
-    }
     const body = {
       status: $('c-status').value,
       msg_type: $('c-msgtype').value,
       scope: 'Public',
       infos,
-      areas: [area].concat(compose.extraAreas),
+      areas: composeAreas(),
       // Held: even a quiet alert waits until its preview has been seen.
       hold: true,
     };
@@ -838,13 +879,326 @@
     return errors;
   }
 
+  // ---- compose from a template ----
+  //
+  // "Use a template" replaces the language columns with the chosen
+  // template's parameters: the server renders the vetted text in every
+  // supported language. Status, urgency, severity, certainty, expiry and
+  // the area editor are the same fields as for written text.
+
+  const templates = data.templates || [];
+  const templateBy = Object.fromEntries(templates.map((tp) => [tp.id, tp]));
+  // paramInputs holds the current template's inputs by parameter name.
+  let paramInputs = {};
+
+  const composeMode = () => ($('c-mode-template') && $('c-mode-template').checked ? 'template' : 'write');
+  const currentTemplate = () => templateBy[$('c-template').value] || null;
+
+  // textOr returns the catalog text for key, or fallback when the catalog
+  // has none (a template added after this page's texts were written).
+  function textOr(key, args, fallback) {
+    const s = t(key, args);
+    return s === key ? fallback : s;
+  }
+  const humanize = (id) => String(id).replace(/_/g, ' ');
+
+  // paramLabel names a parameter; a template may word it its own way.
+  function paramLabel(tp, p) {
+    return textOr('web.console.param_' + tp.id + '_' + p.name, null,
+      textOr('web.console.param_' + p.name, null, humanize(p.name)));
+  }
+
+  // choiceLabel words one choice of p: another template's event name for
+  // an alert type, the catalog's wording otherwise.
+  function choiceLabel(p, choice) {
+    if (p.type === 'alert_type') return templateBy[choice] ? templateBy[choice].event : humanize(choice);
+    return textOr('web.console.choice_' + choice, null, humanize(choice));
+  }
+
+  // templateTitle names an alert's "<id>@<version>" template.
+  function templateTitle(ref) {
+    const [id, version] = String(ref).split('@');
+    return { name: templateBy[id] ? templateBy[id].event : humanize(id), version: version || '' };
+  }
+
+  function fillTemplateSelect(category) {
+    const sel = $('c-template');
+    clear(sel);
+    sel.append(el('option', { value: '' }, t('web.console.choose')));
+    const sorted = templates.slice().sort((x, y) => x.event.localeCompare(y.event, boot.locale));
+    const option = (tp) => el('option', { value: tp.id }, t('web.console.template_option', { event: tp.event, severity: sevLabel(tp.severity) }));
+    const matching = category ? sorted.filter((tp) => (tp.category || []).includes(category)) : [];
+    if (matching.length) {
+      sel.append(
+        el('optgroup', { label: t('web.console.template_matching', { category: catLabel(category) }) }, matching.map(option)),
+        el('optgroup', { label: t('web.console.template_other') }, sorted.filter((tp) => !matching.includes(tp)).map(option)));
+    } else {
+      sel.append(...sorted.map(option));
+    }
+    sel.value = '';
+  }
+
+  // The time zones offered: the browser's own first, then every zone it knows.
+  function browserZone() {
+    try {
+      return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+    } catch (e) {
+      return 'UTC';
+    }
+  }
+  function fillTimeZones() {
+    const sel = $('c-timezone');
+    if (sel.options.length) return;
+    const here = browserZone();
+    let zones = [];
+    try {
+      zones = Intl.supportedValuesOf('timeZone');
+    } catch (e) {
+      zones = [];
+    }
+    zones = [here].concat(zones.filter((z) => z !== here && z !== 'UTC'), here === 'UTC' ? [] : ['UTC']);
+    for (const z of zones) {
+      const o = el('option', { value: z }, humanize(z));
+      if (z === here) o.defaultSelected = true;
+      sel.append(o);
+    }
+    sel.value = here;
+  }
+
+  // offsetMinutes is how far the wall clock of zone tz is ahead of UTC at
+  // the instant ms.
+  function offsetMinutes(ms, tz) {
+    const f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+    });
+    const p = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+    const wall = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour % 24, +p.minute, +p.second);
+    return Math.round((wall - Math.floor(ms / 1000) * 1000) / 60000);
+  }
+
+  // zoned reads a datetime-local value as a wall-clock time in zone tz and
+  // returns the instant and that zone's offset then, or null.
+  function zoned(local, tz) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(local || '');
+    if (!m) return null;
+    const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
+    try {
+      let off = offsetMinutes(wall, tz);
+      let ms = wall - off * 60000;
+      // Near a change of offset the first guess can be an hour out.
+      const again = offsetMinutes(ms, tz);
+      if (again !== off) {
+        off = again;
+        ms = wall - off * 60000;
+      }
+      return { ms, off };
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // rfc3339 writes a datetime-local value in zone tz as RFC 3339 with the
+  // zone's offset, as template parameters take times.
+  function rfc3339(local, tz) {
+    const z = zoned(local, tz);
+    if (!z) return null;
+    const pad = (n) => String(n).padStart(2, '0');
+    const a = Math.abs(z.off);
+    return new Date(z.ms + z.off * 60000).toISOString().slice(0, 19) + (z.off < 0 ? '-' : '+') + pad(Math.floor(a / 60)) + ':' + pad(a % 60);
+  }
+
+  // Zones for the place parameters: a zone's id shows its own name in
+  // every language. Loaded once, when templates are first used.
+  let zonesLoaded = false;
+  async function loadZones() {
+    if (zonesLoaded) return;
+    zonesLoaded = true;
+    let res;
+    try {
+      res = await api('GET', 'zones');
+    } catch (err) {
+      zonesLoaded = false;
+      return;
+    }
+    const list = $('c-zones');
+    clear(list);
+    for (const z of res.zones || []) {
+      const names = z.names || {};
+      const name = names[boot.locale] || names[baseOf(boot.locale)] || names.en || z.id;
+      list.append(el('option', { value: z.id, label: name }));
+    }
+  }
+
+  // paramField builds the input for one parameter: its type decides the
+  // control; its example, and how its value is shown, make the hint.
+  function paramField(tp, p, value) {
+    const id = 'c-param-' + p.name;
+    const hintId = id + '-hint';
+    const attrs = { id, name: 'params.' + p.name, 'data-field': 'params.' + p.name, 'aria-required': p.required ? 'true' : null };
+    let input;
+    let hint = '';
+    const example = p.example ? t('web.console.example', { example: p.example }) : '';
+    if (p.type === 'choice' || p.type === 'alert_type') {
+      input = el('select', attrs);
+      if (!p.default) input.append(el('option', { value: '' }, p.required ? t('web.console.choose') : t('web.console.param_omit')));
+      for (const c of p.choices || []) input.append(el('option', { value: c }, choiceLabel(p, c)));
+      input.value = p.default || '';
+      if (value && (p.choices || []).includes(value)) input.value = value;
+    } else if (p.type === 'datetime') {
+      input = el('input', Object.assign(attrs, { type: 'datetime-local' }));
+      hint = t('web.console.param_hint_datetime');
+      if (value) input.value = value;
+    } else {
+      const type = p.type === 'phone' ? 'tel' : 'text';
+      input = el('input', Object.assign(attrs, {
+        type, maxlength: p.max_length || null, autocomplete: 'off', dir: p.type === 'phone' ? 'ltr' : 'auto',
+        inputmode: p.type === 'phone' ? 'tel' : null, list: p.type === 'zone' ? 'c-zones' : null,
+      }));
+      hint = [t(p.type === 'zone' ? 'web.console.param_hint_zone' : 'web.console.param_hint_verbatim'), example].join(' ');
+      if (value) input.value = value;
+    }
+    if (hint) input.setAttribute('aria-describedby', hintId);
+    paramInputs[p.name] = input;
+    return el('div', { class: 'param', 'data-param': p.name, 'data-type': p.type },
+      el('label', { for: id }, paramLabel(tp, p), p.required ? [' ', el('span', { class: 'required-mark' }, t('web.console.required_mark'))] : null),
+      input,
+      hint ? el('p', { class: 'hint', id: hintId }, hint) : null);
+  }
+
+  // expiryRequired marks Expires as required (a public-safety appeal) or not.
+  function expiryRequired(on) {
+    $('c-expires-required').hidden = !on;
+    if (on) $('c-expires').setAttribute('aria-required', 'true');
+    else $('c-expires').removeAttribute('aria-required');
+    $('c-expires-hint').textContent = on ? t('web.console.expires_required_hint') : t('web.console.expires_hint');
+  }
+
+  // chooseTemplate shows the chosen template's parameters, keeping what was
+  // typed for parameters of the same name, and sets urgency, severity and
+  // certainty to the template's defaults.
+  function chooseTemplate() {
+    const tp = currentTemplate();
+    const kept = {};
+    for (const [name, input] of Object.entries(paramInputs)) kept[name] = input.value;
+    paramInputs = {};
+    const box = $('c-params');
+    clear(box);
+    $('c-params-fields').hidden = !tp;
+    const rules = $('c-template-rules');
+    if (!tp) {
+      $('c-template-hint').textContent = t('web.console.template_none');
+      rules.hidden = true;
+      expiryRequired(false);
+      return;
+    }
+    $('c-template-hint').textContent = t('web.console.template_summary', {
+      category: (tp.category || []).map(catLabel).join(', '), severity: sevLabel(tp.severity),
+      urgency: t('urgency.' + tp.urgency), certainty: t('certainty.' + tp.certainty),
+    });
+    const notes = [];
+    if (tp.publisher_only) notes.push(t('web.console.template_publisher_only'));
+    if (tp.requires_expiry) notes.push(t('web.console.template_requires_expiry'));
+    rules.textContent = notes.join(' ');
+    rules.hidden = !notes.length;
+    $('c-params-legend').textContent = t('web.console.template_details', { event: tp.event });
+    for (const p of tp.params || []) box.append(paramField(tp, p, kept[p.name]));
+    $('c-urgency').value = tp.urgency;
+    $('c-severity').value = tp.severity;
+    $('c-certainty').value = tp.certainty;
+    expiryRequired(composeMode() === 'template' && !!tp.requires_expiry);
+    drawComposeArea(false);
+  }
+
+  // setComposeMode switches between writing the text and using a template;
+  // the fields the API names differently are renamed for its field errors.
+  function setComposeMode(mode) {
+    const tplMode = mode === 'template';
+    $('c-mode-template').checked = tplMode;
+    $('c-mode-write').checked = !tplMode;
+    $('c-template-fields').hidden = !tplMode;
+    $('c-category-field').hidden = tplMode;
+    $('c-event-field').hidden = tplMode;
+    $('c-languages-fields').hidden = tplMode;
+    $('c-template-languages').hidden = !tplMode;
+    for (const f of ['urgency', 'severity', 'certainty', 'expires']) $('c-' + f).dataset.field = tplMode ? f : 'infos[0].' + f;
+    clearFieldErrors($('compose-form'));
+    const tp = currentTemplate();
+    expiryRequired(tplMode && !!(tp && tp.requires_expiry));
+    if (tplMode) {
+      fillTimeZones();
+      loadZones();
+    }
+  }
+
+  // buildTemplateAlert reads the form into an API alert from a template.
+  // Times are read in the alert's time zone, which the text shows them in.
+  function buildTemplateAlert() {
+    const tp = currentTemplate();
+    const tz = $('c-timezone').value || 'UTC';
+    const params = {};
+    for (const p of tp ? tp.params || [] : []) {
+      const input = paramInputs[p.name];
+      const v = input ? input.value.trim() : '';
+      if (v) params[p.name] = p.type === 'datetime' ? rfc3339(v, tz) || v : v;
+    }
+    const body = {
+      status: $('c-status').value,
+      msg_type: $('c-msgtype').value,
+      scope: 'Public',
+      template: tp ? tp.id : '',
+      params,
+      time_zone: tz,
+      areas: composeAreas(),
+      hold: true,
+    };
+    for (const f of ['urgency', 'severity', 'certainty']) if ($('c-' + f).value) body[f] = $('c-' + f).value;
+    const exp = zoned($('c-expires').value, tz);
+    if (exp) body.expires = new Date(exp.ms).toISOString();
+    if (compose.incidentId) body.incident_id = compose.incidentId;
+    if (compose.references.length) body.references = compose.references;
+    return body;
+  }
+
+  // templateProblems finds, in the page's language, what the server would
+  // refuse for sure: no template, a required parameter left empty, an
+  // appeal without an expiry; and the area's own problems.
+  function templateProblems(body) {
+    const errors = [];
+    const tp = currentTemplate();
+    if (!tp) {
+      errors.push({ field: 'template', detail: t('web.console.template_missing') });
+    } else {
+      for (const p of tp.params || []) {
+        if (p.required && !body.params[p.name]) errors.push({ field: 'params.' + p.name, detail: t('web.console.param_required') });
+      }
+      if (tp.requires_expiry && !body.expires) errors.push({ field: 'expires', detail: t('web.console.template_requires_expiry') });
+    }
+    return errors.concat(localProblems(body));
+  }
+
+  if (publisher) {
+    // Correcting a field takes its error away.
+    for (const type of ['input', 'change']) $('compose-form').addEventListener(type, (e) => unmark(e.target));
+    $('c-mode-write').addEventListener('change', () => setComposeMode('write'));
+    $('c-mode-template').addEventListener('change', () => {
+      setComposeMode('template');
+      announce(t('web.console.template_languages', { n: locales.length }));
+    });
+    $('c-template').addEventListener('change', () => {
+      chooseTemplate();
+      const tp = currentTemplate();
+      if (tp) announce(t('web.console.template_chosen', { event: tp.event, n: (tp.params || []).length }));
+    });
+  }
+
   if (publisher) {
     $('compose-form').addEventListener('submit', async (e) => {
       e.preventDefault();
       const form = $('compose-form');
       clearFieldErrors(form);
-      const body = buildAlert();
-      const local = localProblems(body);
+      const fromTemplate = composeMode() === 'template';
+      const body = fromTemplate ? buildTemplateAlert() : buildAlert();
+      const local = fromTemplate ? templateProblems(body) : localProblems(body);
       if (local.length) {
         showError({ status: 400, errors: local, message: '' }, form);
         return;
@@ -862,13 +1216,13 @@
       });
     });
     $('c-clear').addEventListener('click', () => {
-      resetCompose(currentComposeSource);
-      $('c-status').focus();
+      resetCompose(currentComposeSource, true);
+      (composeMode() === 'template' ? $('c-template') : $('c-status')).focus();
     });
     $('compose-new').addEventListener('click', () => {
       currentComposeSource = null;
       resetCompose(null);
-      $('c-status').focus();
+      focusCompose();
     });
     onShow['tab-compose'] = () => ensureComposeMap();
   }
@@ -879,7 +1233,13 @@
     resetCompose(from);
     showTab($('tab-compose'));
     ensureComposeMap();
-    $('c-status').focus();
+    focusCompose();
+  }
+
+  // focusCompose puts focus on the first choice of a fresh form: how to
+  // write the alert.
+  function focusCompose() {
+    (composeMode() === 'template' ? $('c-mode-template') : $('c-mode-write')).focus();
   }
 
   if ($('compose-from-incident')) {
@@ -907,21 +1267,46 @@
       a.msg_type !== 'Alert' ? el('span', { class: 'badge' }, t('web.console.msg_type_' + a.msg_type)) : null,
       el('span', { class: 'badge' }, t('web.console.alert_state_' + a.state)));
     box.append(badges);
-    const versions = el('div', { class: 'side-by-side versions' });
-    for (const info of a.infos || []) {
-      const lang = langAttr(info.language);
-      const loc = localeFor(info.language);
-      versions.append(el('section', { class: 'version', 'aria-label': loc.native },
-        el('h4', {}, el('span', { lang }, loc.native), info.provenance && info.provenance !== 'human'
-          ? el('span', { class: 'badge machine-badge' }, t('alert.machine_translation')) : null),
-        el('p', { class: 'headline', lang, dir: loc.dir }, info.headline),
-        info.description ? el('p', { class: 'text', lang, dir: loc.dir }, info.description) : null,
-        info.instruction ? el('p', { class: 'text instruction', lang, dir: loc.dir }, el('strong', {}, t('alert.instruction') + ': '), info.instruction) : null));
+    const infos = a.infos || [];
+    if (a.template) {
+      const tt = templateTitle(a.template);
+      box.append(el('p', { class: 'from-template' }, t('web.console.from_template', { name: tt.name, version: tt.version, n: infos.length })));
+    }
+    const machine = (info) => (String(info.provenance || '').startsWith('machine:')
+      ? el('span', { class: 'badge machine-badge' }, t('alert.machine_translation')) : null);
+    const texts = (info, loc, lang) => [
+      info.description ? el('p', { class: 'text', lang, dir: loc.dir }, info.description) : null,
+      info.instruction ? el('p', { class: 'text instruction', lang, dir: loc.dir }, el('strong', {}, t('alert.instruction') + ': '), info.instruction) : null];
+    let versions;
+    if (infos.length > 3) {
+      // Many languages (a template writes them all): one line each, its
+      // headline, opening to the full text.
+      versions = el('ul', { class: 'list versions versions-list', 'aria-label': t('web.console.versions', { n: infos.length }) });
+      for (const info of infos) {
+        const lang = langAttr(info.language);
+        const loc = localeFor(info.language);
+        versions.append(el('li', { class: 'version', 'data-lang': info.language },
+          el('details', {},
+            el('summary', {}, el('span', { class: 'version-lang', lang }, loc.native), machine(info), ' ',
+              el('span', { class: 'headline', lang, dir: loc.dir }, info.headline)),
+            texts(info, loc, lang))));
+      }
+    } else {
+      versions = el('div', { class: 'side-by-side versions' });
+      for (const info of infos) {
+        const lang = langAttr(info.language);
+        const loc = localeFor(info.language);
+        versions.append(el('section', { class: 'version', 'aria-label': loc.native, 'data-lang': info.language },
+          el('h4', {}, el('span', { lang }, loc.native), machine(info)),
+          el('p', { class: 'headline', lang, dir: loc.dir }, info.headline),
+          texts(info, loc, lang)));
+      }
     }
     box.append(versions);
+    const shown = pickInfo(a);
     const facts = el('dl', { class: 'facts' },
       ...fact(t('alert.area'), (a.areas || []).map((ar) => ar.description).join(' · ')),
-      ...fact(t('web.console.event'), (a.infos[0] || {}).event || ''),
+      ...fact(t('web.console.event'), el('span', { lang: langAttr(shown.language) }, shown.event || '')),
       ...fact(t('alert.urgency'), t('urgency.' + (a.infos[0] || {}).urgency)),
       ...fact(t('alert.certainty'), t('certainty.' + (a.infos[0] || {}).certainty)));
     const exp = (a.infos[0] || {}).expires;
