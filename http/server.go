@@ -246,9 +246,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /sw.js", s.handleStatic)
 	mux.Handle("GET /alerts/{id}", s.limit("api", http.HandlerFunc(s.handleAlertPage)))
 	mux.Handle("GET /report", s.limit("api", http.HandlerFunc(s.handleReportPage)))
+	mux.Handle("POST /report", s.limit("report", http.HandlerFunc(s.handleReportForm)))
 	mux.Handle("GET /login", s.limit("api", http.HandlerFunc(s.handleLoginPage)))
 	mux.Handle("GET /console", s.limit("api", http.HandlerFunc(s.handleConsolePage)))
 	mux.Handle("GET /subscribe", s.limit("api", http.HandlerFunc(s.handleSubscribePage)))
+	mux.Handle("POST /subscribe", s.limit("subscribe", http.HandlerFunc(s.handleSubscribeForm)))
 	if s.Demo != nil {
 		mux.Handle("POST /demo/inbox/{name}", s.Demo)
 		mux.Handle("GET /demo/inbox", s.Demo)

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -31,42 +32,41 @@ func (s *Server) handleCreateSubscription(w http.ResponseWriter, r *http.Request
 	}
 	sub := &tocsin.Subscription{Area: geo.Shape{Circle: req.Area.Circle, Polygon: req.Area.Polygon}, Languages: req.Languages,
 		MinSeverity: req.MinSeverity, Categories: req.Categories, Channel: req.Channel}
-	if sub.Channel.Type == tocsin.ChannelWebhook && strings.TrimSpace(sub.Channel.URL) != "" {
-		if err := s.CheckURL(r.Context(), sub.Channel.URL); err != nil {
-			msg := err.Error()
-			if tocsin.ErrorCode(err) != tocsin.EINTERNAL {
-				msg = tocsin.ErrorMessage(err)
-			}
-			s.Error(w, r, &tocsin.Error{Code: tocsin.EINVALID, Message: "channel.url: " + msg,
-				Fields: []tocsin.FieldError{{Field: "channel.url", Detail: msg}}})
-			return
-		}
-	}
-	if sub.Channel.Type == tocsin.ChannelWebPush && strings.TrimSpace(sub.Channel.Endpoint) != "" {
-		if err := s.checkPushEndpoint(r.Context(), sub.Channel.Endpoint); err != nil {
-			msg := err.Error()
-			if tocsin.ErrorCode(err) != tocsin.EINTERNAL {
-				msg = tocsin.ErrorMessage(err)
-			}
-			s.Error(w, r, &tocsin.Error{Code: tocsin.EINVALID, Message: "channel.endpoint: " + msg,
-				Fields: []tocsin.FieldError{{Field: "channel.endpoint", Detail: msg}}})
-			return
-		}
-	}
-	if sub.Channel.Type == tocsin.ChannelEmail && (s.Email == nil || s.SubscriptionTokens == nil) {
-		s.Error(w, r, emailUnavailable())
-		return
-	}
-	token, err := s.Subscriptions.CreateSubscription(r.Context(), sub)
+	token, err := s.createSubscription(r.Context(), sub)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
+	w.Header().Set("Location", "/api/v1/subscriptions/"+sub.ID)
+	writeJSON(w, http.StatusCreated, map[string]string{"id": sub.ID, "token": token, "secret": sub.Secret, "state": string(sub.State)})
+}
+
+// createSubscription checks a new subscription's destination, stores it,
+// starts an email's double opt-in and indexes it for matching. It returns
+// the subscription's management token. The API and the subscribe page's
+// form both come through here.
+func (s *Server) createSubscription(ctx context.Context, sub *tocsin.Subscription) (string, error) {
+	if sub.Channel.Type == tocsin.ChannelWebhook && strings.TrimSpace(sub.Channel.URL) != "" {
+		if err := s.CheckURL(ctx, sub.Channel.URL); err != nil {
+			return "", destinationError("channel.url", err)
+		}
+	}
+	if sub.Channel.Type == tocsin.ChannelWebPush && strings.TrimSpace(sub.Channel.Endpoint) != "" {
+		if err := s.checkPushEndpoint(ctx, sub.Channel.Endpoint); err != nil {
+			return "", destinationError("channel.endpoint", err)
+		}
+	}
+	if sub.Channel.Type == tocsin.ChannelEmail && (s.Email == nil || s.SubscriptionTokens == nil) {
+		return "", emailUnavailable()
+	}
+	token, err := s.Subscriptions.CreateSubscription(ctx, sub)
+	if err != nil {
+		return "", err
+	}
 	if sub.Channel.Type == tocsin.ChannelEmail {
 		// Pending until its owner follows the link in this email.
-		if err := s.startEmailOptIn(r.Context(), sub, token); err != nil {
-			s.Error(w, r, err)
-			return
+		if err := s.startEmailOptIn(ctx, sub, token); err != nil {
+			return "", err
 		}
 	}
 	if err := s.Matcher.Add(sub); err != nil {
@@ -74,8 +74,18 @@ func (s *Server) handleCreateSubscription(w http.ResponseWriter, r *http.Request
 		// subscription is stored and will load at the next start.
 		s.Logger.Error("index subscription", "subscription", sub.ID, "err", err)
 	}
-	w.Header().Set("Location", "/api/v1/subscriptions/"+sub.ID)
-	writeJSON(w, http.StatusCreated, map[string]string{"id": sub.ID, "token": token, "secret": sub.Secret, "state": string(sub.State)})
+	return token, nil
+}
+
+// destinationError names field as the refused destination of a
+// subscription, keeping an internal error's own text for the log.
+func destinationError(field string, err error) error {
+	msg := err.Error()
+	if tocsin.ErrorCode(err) != tocsin.EINTERNAL {
+		msg = tocsin.ErrorMessage(err)
+	}
+	return &tocsin.Error{Code: tocsin.EINVALID, Message: field + ": " + msg,
+		Fields: []tocsin.FieldError{{Field: field, Detail: msg}}}
 }
 
 func (s *Server) handleDeleteSubscription(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,9 @@
 'use strict';
 
 (function () {
+  // Parts of a page that only work with script (maps, location buttons)
+  // are marked js-only; this class shows them.
+  document.documentElement.classList.add('js');
   const bootEl = document.getElementById('tocsin-boot');
   const boot = bootEl ? JSON.parse(bootEl.textContent) : { locale: 'en', dir: 'ltr', messages: {}, tiles: {} };
 

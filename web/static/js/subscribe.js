@@ -196,6 +196,9 @@
     redraw(m === 'zone');
   }
   form.querySelectorAll('input[name="mode"]').forEach((r) => r.addEventListener('change', showMode));
+  // The page arrives laid out for a browser without script (every field
+  // shown); with script only the chosen kind of area's fields show.
+  if ($('zone-fields')) $('zone-fields').hidden = mode() !== 'zone';
   if ($('zone')) $('zone').addEventListener('change', () => { hideAreaError(); redraw(true); });
 
   $('add-point').addEventListener('click', () => {
