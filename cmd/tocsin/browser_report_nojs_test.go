@@ -1,14 +1,11 @@
 package main_test
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -29,38 +26,20 @@ func TestBrowserReportWithoutScript(t *testing.T) {
 
 	b := newBrowser(t)
 	tb := b.tab()
-	setScript := func(on bool) {
-		tb.do(chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-			_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !on})
-			return err
-		}))
-	}
-	text := func(sel string) string {
-		ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	setScript(false)
+	tb.script(false)
 	tb.do(chromedp.Navigate(srv.URL+"/report"), chromedp.WaitVisible(chromedp.CSS("#text")))
-	if s := text("main"); !strings.Contains(s, "Without JavaScript the form still sends your report") {
+	if s := tb.domText("main"); !strings.Contains(s, "Without JavaScript the form still sends your report") {
 		t.Fatalf("no notice for a browser without script:\n%s", s)
 	}
 
 	// No coordinates: refused, the text kept, nothing filed.
 	tb.do(chromedp.SetValue(chromedp.CSS("#category"), "Met"), chromedp.SendKeys(chromedp.CSS("#text"), xss),
 		chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS(".notice.error")))
-	if s := text(".notice.error"); !strings.Contains(s, "Type the latitude and longitude") {
+	if s := tb.domText(".notice.error"); !strings.Contains(s, "Type the latitude and longitude") {
 		t.Errorf("error without coordinates: %q", s)
 	}
-	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
-	kept, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#text")))
-	cancel()
-	if err != nil || kept != xss {
-		t.Errorf("text after the refused post %q (%v); want it kept", kept, err)
+	if kept := tb.value("#text"); kept != xss {
+		t.Errorf("text after the refused post %q; want it kept", kept)
 	}
 	if n := reportIncidentCount(t, srv.URL, verifier); n != 0 {
 		t.Fatalf("%d incidents after a refused post", n)
@@ -69,7 +48,7 @@ func TestBrowserReportWithoutScript(t *testing.T) {
 	tb.do(chromedp.SendKeys(chromedp.CSS("#lat"), "39.7392"), chromedp.SendKeys(chromedp.CSS("#lon"), "-104.9903"),
 		chromedp.SetUploadFiles(chromedp.CSS("#photo"), []string{photoPath}),
 		chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS("#report-result .notice.ok")))
-	if s := text("#report-result"); !strings.Contains(s, "Report sent") || !strings.Contains(s, "Receipt") {
+	if s := tb.domText("#report-result"); !strings.Contains(s, "Report sent") || !strings.Contains(s, "Receipt") {
 		t.Errorf("result %q; want the receipt", s)
 	}
 	rep := reportOnlyOne(t, srv.URL, verifier)
@@ -77,7 +56,7 @@ func TestBrowserReportWithoutScript(t *testing.T) {
 		t.Errorf("stored report %+v; want the text, Met, a photo", rep)
 	}
 	reportCheckPhoto(t, srv.URL, verifier, rep.ID)
-	setScript(true)
+	tb.script(true)
 	var pwned any
 	tb.eval(`window.__pwned || null`, &pwned)
 	if pwned != nil {

@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"context"
 	"database/sql"
 	"encoding/json"
 	"path/filepath"
@@ -9,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/tocsin/tocsin/geo"
@@ -31,21 +29,9 @@ func TestBrowserSubscribeWithoutScript(t *testing.T) {
 
 	b := newBrowser(t)
 	tb := b.tab()
-	tb.do(chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
-		return err
-	}))
-	text := func(sel string) string {
-		ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	tb.script(false)
 	tb.do(chromedp.Navigate(srv.URL+"/subscribe"), chromedp.WaitVisible(chromedp.CSS("#email")))
-	if s := text("main"); !strings.Contains(s, "Without JavaScript you can still subscribe by email") {
+	if s := tb.domText("main"); !strings.Contains(s, "Without JavaScript you can still subscribe by email") {
 		t.Fatalf("no notice for a browser without script:\n%s", s)
 	}
 
@@ -53,14 +39,11 @@ func TestBrowserSubscribeWithoutScript(t *testing.T) {
 	// the typed point kept.
 	tb.do(chromedp.SendKeys(chromedp.CSS("#lat"), "39.73"), chromedp.SendKeys(chromedp.CSS("#lon"), "-104.98"),
 		chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS(".notice.error")))
-	if s := text(".notice.error"); !strings.Contains(s, "Browser notifications need JavaScript") {
+	if s := tb.domText(".notice.error"); !strings.Contains(s, "Browser notifications need JavaScript") {
 		t.Errorf("error for Web Push without script: %q", s)
 	}
-	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
-	lat, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#lat")))
-	cancel()
-	if err != nil || lat != "39.73" {
-		t.Errorf("latitude after the refused post %q (%v); want it kept", lat, err)
+	if lat := tb.value("#lat"); lat != "39.73" {
+		t.Errorf("latitude after the refused post %q; want it kept", lat)
 	}
 
 	// A named zone, languages in order, email.
@@ -68,7 +51,7 @@ func TestBrowserSubscribeWithoutScript(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#lang-1"), "es"), chromedp.SetValue(chromedp.CSS("#lang-2"), "en"),
 		chromedp.Click(chromedp.CSS("#channel-email")), chromedp.SendKeys(chromedp.CSS("#email"), "nojs@example.test"),
 		chromedp.Click(chromedp.CSS("#submit")), chromedp.WaitVisible(chromedp.CSS("#result .notice.ok")))
-	if s := text("#result"); !strings.Contains(s, "check your inbox at nojs@example.test") {
+	if s := tb.domText("#result"); !strings.Contains(s, "check your inbox at nojs@example.test") {
 		t.Errorf("confirmation notice %q", s)
 	}
 	waitFor(t, 20*time.Second, "the confirmation email", func() bool { return len(mp.to(t, "nojs@example.test")) == 1 })
@@ -91,9 +74,6 @@ func TestBrowserSubscribeWithoutScript(t *testing.T) {
 	}
 	// The screenshot helper waits for frames from script: let DevTools
 	// evaluate again (the page's own scripts stay unrun).
-	tb.do(chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: false})
-		return err
-	}))
+	tb.script(true)
 	tb.screenshots("subscribe-noscript")
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -339,4 +340,39 @@ func startWebTocsin(t *testing.T, data string, args ...string) (*proc, *tileServ
 	t.Helper()
 	tiles := newTileServer(t)
 	return startTocsin(t, data, append([]string{"--tiles-url", tiles.URL, "--tiles-attribution", "Test tiles"}, args...)...), tiles
+}
+
+// script switches the tab's script execution on or off, as a browser with
+// JavaScript disabled; DevTools' own evaluation (eval, waitJS) needs it on.
+func (tb *tab) script(on bool) {
+	tb.t.Helper()
+	tb.do(chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !on})
+		return err
+	}))
+}
+
+// domText returns the visible text of the first element matching sel
+// through DevTools' DOM queries, which work with script off too.
+func (tb *tab) domText(sel string) string {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		tb.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// value returns the value of the form field matching sel, script on or off.
+func (tb *tab) value(sel string) string {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(sel)))
+	if err != nil {
+		tb.t.Fatalf("value of %s: %v", sel, err)
+	}
+	return v
 }
