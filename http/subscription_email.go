@@ -72,9 +72,14 @@ func linkToken(r *http.Request) string {
 	return r.PostFormValue("token")
 }
 
-// parseLinkForm reads the small form a link's page or a mail client posts
-// (RFC 8058 allows urlencoded and multipart bodies).
-func parseLinkForm(w http.ResponseWriter, r *http.Request) error {
+// readLinkForm reads the small form that a confirm or unsubscribe link's
+// page posts (URL-encoded or multipart), answering the request itself and
+// reporting false when email is off or the form is unreadable.
+func (s *Server) readLinkForm(w http.ResponseWriter, r *http.Request) bool {
+	if s.SubscriptionTokens == nil {
+		s.Error(w, r, emailUnavailable())
+		return false
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	var err error
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
@@ -83,9 +88,10 @@ func parseLinkForm(w http.ResponseWriter, r *http.Request) error {
 		err = r.ParseForm()
 	}
 	if err != nil {
-		return tocsin.Errorf(tocsin.EINVALID, "could not read the form: %v", err)
+		s.Error(w, r, tocsin.Errorf(tocsin.EINVALID, "could not read the form: %v", err))
+		return false
 	}
-	return nil
+	return true
 }
 
 // wantsHTML reports whether the client is a browser that should get a page
@@ -113,12 +119,7 @@ func (s *Server) handleConfirmPage(w http.ResponseWriter, r *http.Request) {
 // handleConfirmSubscription confirms an email subscription: it becomes
 // active and starts receiving alerts.
 func (s *Server) handleConfirmSubscription(w http.ResponseWriter, r *http.Request) {
-	if s.SubscriptionTokens == nil {
-		s.Error(w, r, emailUnavailable())
-		return
-	}
-	if err := parseLinkForm(w, r); err != nil {
-		s.Error(w, r, err)
+	if !s.readLinkForm(w, r) {
 		return
 	}
 	sub, err := s.SubscriptionTokens.ConfirmSubscription(r.Context(), r.PathValue("id"), linkToken(r))
@@ -151,12 +152,7 @@ func (s *Server) handleUnsubscribePage(w http.ResponseWriter, r *http.Request) {
 // handleUnsubscribe deletes a subscription at once: the one-click
 // unsubscribe of RFC 8058, whose POST carries List-Unsubscribe=One-Click.
 func (s *Server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) {
-	if s.SubscriptionTokens == nil {
-		s.Error(w, r, emailUnavailable())
-		return
-	}
-	if err := parseLinkForm(w, r); err != nil {
-		s.Error(w, r, err)
+	if !s.readLinkForm(w, r) {
 		return
 	}
 	if v, ok := r.PostForm["List-Unsubscribe"]; ok && (len(v) != 1 || v[0] != "One-Click") {

@@ -14,7 +14,7 @@ func TestBrowserAlertPage(t *testing.T) {
 	data := t.TempDir()
 	srv, tiles := startWebTocsin(t, data)
 	pub1 := newToken(t, data, "publisher", "pub-1")
-	xss := `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">`
+	xss := hostileText
 	var created struct {
 		ID string `json:"id"`
 	}
@@ -35,11 +35,7 @@ func TestBrowserAlertPage(t *testing.T) {
 	if h := tb.text("h1"); !strings.Contains(h, "<script>window.__pwned=1</script>") {
 		t.Errorf("headline %q: the markup should show as text", h)
 	}
-	var pwned any
-	tb.eval(`window.__pwned || null`, &pwned)
-	if pwned != nil {
-		t.Fatalf("user text ran as script: __pwned = %v", pwned)
-	}
+	tb.notPwned()
 	tb.waitJS("the area drawn on the map", `document.querySelector('#map path.leaflet-interactive')`, 10*time.Second)
 	if tiles.requests.Load() == 0 {
 		t.Error("the map asked the configured tile server for no tiles")

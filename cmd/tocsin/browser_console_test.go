@@ -88,7 +88,7 @@ func TestBrowserConsole(t *testing.T) {
 
 	// Three neighbours report a fire on Colfax (one writes markup); a
 	// fourth, 2.8 km north, reports what turns out to be the same fire.
-	xss := `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">`
+	xss := hostileText
 	var a, a2, a3, b struct {
 		ID         string `json:"id"`
 		IncidentID string `json:"incident_id"`

@@ -46,7 +46,7 @@ func TestBrowserReport(t *testing.T) {
 	if err := os.WriteFile(photoPath, reportTestJPEG(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	xss := `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> Water over the underpass`
+	xss := hostileText + " Water over the underpass"
 
 	b := newBrowser(t)
 	tb := b.tab()
@@ -107,7 +107,7 @@ func TestBrowserReport(t *testing.T) {
 		t.Errorf("result %q", msg)
 	}
 	pending := tb.text("#pending-list")
-	for _, want := range []string{"Weather — flooded underpass", `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">`, "with a photo", "Waiting for a connection"} {
+	for _, want := range []string{"Weather — flooded underpass", hostileText, "with a photo", "Waiting for a connection"} {
 		if !strings.Contains(pending, want) {
 			t.Errorf("pending item %q lacks %q", pending, want)
 		}
@@ -212,6 +212,7 @@ func (tb *tab) reportNotPwned() {
 		Pwned any
 		Imgs  int
 	}
+	tb.notPwned()
 	tb.eval(`({pwned: window.__pwned || null, imgs: document.querySelectorAll('#report-result img, #pending-list img, #sent-list img').length})`, &res)
 	if res.Pwned != nil || res.Imgs != 0 {
 		tb.t.Fatalf("user text became markup: __pwned = %v, %d img elements in the lists", res.Pwned, res.Imgs)

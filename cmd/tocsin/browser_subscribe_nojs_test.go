@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/tocsin/tocsin/geo"
 )
 
 // TestBrowserSubscribeWithoutScript subscribes from Chromium with
@@ -22,10 +20,7 @@ func TestBrowserSubscribeWithoutScript(t *testing.T) {
 	mp := startMailpit(t)
 	data := t.TempDir()
 	srv, _ := startWebTocsin(t, data, "--smtp-url", "smtp://"+mp.SMTP)
-	admin := newToken(t, data, "admin", "ada")
-	zone := geo.Polygon{{Lat: 39.72, Lon: -104.99}, {Lat: 39.74, Lon: -104.99}, {Lat: 39.74, Lon: -104.97}, {Lat: 39.72, Lon: -104.97}, {Lat: 39.72, Lon: -104.99}}
-	mustCall(t, 201, "POST", srv.URL+"/api/v1/zones", admin, map[string]any{
-		"id": "capitol-hill", "names": map[string]string{"en": "Capitol Hill", "es": "Capitol Hill"}, "polygon": zone}, nil)
+	zone := addCapitolHill(t, srv.URL, data, "Capitol Hill")
 
 	b := newBrowser(t)
 	tb := b.tab()

@@ -55,6 +55,16 @@ func (tb *tab) clickMapAt(lat, lon float64) {
 	tb.do(chromedp.MouseClickXY(pt.X, pt.Y))
 }
 
+// addCapitolHill makes the named zone "capitol-hill" (a square near Denver)
+// with englishName, as an admin, and returns its polygon.
+func addCapitolHill(t *testing.T, base, data, englishName string) geo.Polygon {
+	t.Helper()
+	zone := geo.Polygon{{Lat: 39.72, Lon: -104.99}, {Lat: 39.74, Lon: -104.99}, {Lat: 39.74, Lon: -104.97}, {Lat: 39.72, Lon: -104.97}, {Lat: 39.72, Lon: -104.99}}
+	mustCall(t, 201, "POST", base+"/api/v1/zones", newToken(t, data, "admin", "ada"), map[string]any{
+		"id": "capitol-hill", "names": map[string]string{"en": englishName, "es": "Capitol Hill"}, "polygon": zone}, nil)
+	return zone
+}
+
 // storedArea is a subscription's area as the database keeps it.
 type storedArea struct {
 	Circle  *geo.Circle `json:"circle"`
@@ -398,10 +408,7 @@ func TestBrowserSubscribeAreas(t *testing.T) {
 	mp := startMailpit(t)
 	data := t.TempDir()
 	srv, _ := startWebTocsin(t, data, "--smtp-url", "smtp://"+mp.SMTP)
-	admin := newToken(t, data, "admin", "ada")
-	zone := geo.Polygon{{Lat: 39.72, Lon: -104.99}, {Lat: 39.74, Lon: -104.99}, {Lat: 39.74, Lon: -104.97}, {Lat: 39.72, Lon: -104.97}, {Lat: 39.72, Lon: -104.99}}
-	mustCall(t, 201, "POST", srv.URL+"/api/v1/zones", admin, map[string]any{
-		"id": "capitol-hill", "names": map[string]string{"en": "Capitol Hill <b>district</b>", "es": "Capitol Hill"}, "polygon": zone}, nil)
+	zone := addCapitolHill(t, srv.URL, data, "Capitol Hill <b>district</b>")
 
 	b := newBrowser(t)
 	tb := b.tab()

@@ -376,3 +376,18 @@ func (tb *tab) value(sel string) string {
 	}
 	return v
 }
+
+// hostileText is the user text the browser tests put everywhere a person
+// can write (reports, headlines, areas): it must show as text, and neither
+// of its parts may run.
+const hostileText = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">`
+
+// notPwned fails the test if hostileText ran as script in the current page.
+func (tb *tab) notPwned() {
+	tb.t.Helper()
+	var pwned any
+	tb.eval(`window.__pwned === undefined ? null : window.__pwned`, &pwned)
+	if pwned != nil {
+		tb.t.Fatalf("user text ran as script: window.__pwned = %v", pwned)
+	}
+}
